@@ -1,0 +1,29 @@
+#pragma once
+// The command-line front end: each command parses its flags, calls the library
+// and prints. Exit codes: 0 success, 2 usage error, 1 input or processing error.
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace nladc::cli {
+
+/// A registered subcommand and the action to run when it was chosen.
+struct Command {
+    CLI::App* app = nullptr;
+    std::function<void()> run;
+};
+
+Command add_synth(CLI::App& parent);
+Command add_levels(CLI::App& parent);
+Command add_compare(CLI::App& parent);
+Command add_score(CLI::App& parent);
+
+/// Validator: integer within [lo, hi]; message "N is outside [lo, hi]".
+CLI::Validator int_range(long long lo, long long hi);
+
+/// Prints a progress/status line to stderr.
+void note(const std::string& message);
+
+}  // namespace nladc::cli

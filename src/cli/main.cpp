@@ -1,0 +1,72 @@
+// nladc command-line entry point: dispatch to the commands and map errors to exit codes.
+#include <fmt/format.h>
+
+#include <clocale>
+#include <iostream>
+
+#include "cli.hpp"
+#include "nladc/core/error.hpp"
+#include "nladc/core/version.hpp"
+
+namespace nladc::cli {
+
+CLI::Validator int_range(long long lo, long long hi)
+{
+    return CLI::Validator(
+        [lo, hi](std::string& text) -> std::string {
+            long long value = 0;
+            std::size_t used = 0;
+            try {
+                value = std::stoll(text, &used);
+            } catch (const std::exception&) {
+                return fmt::format("'{}' is not an integer", text);
+            }
+            if (used != text.size()) return fmt::format("'{}' is not an integer", text);
+            if (value < lo || value > hi) return fmt::format("{} is outside [{}, {}]", value, lo, hi);
+            return {};
+        },
+        fmt::format("INT in [{}, {}]", lo, hi));
+}
+
+void note(const std::string& message) { std::cerr << message << '\n'; }
+
+}  // namespace nladc::cli
+
+int main(int argc, char** argv)
+{
+    std::setlocale(LC_ALL, "C");
+    CLI::App app{"nladc: design kit for the in-memory nonlinear ADC of analog in-memory-computing accelerators"};
+    app.set_version_flag("--version", std::string(nladc::version()));
+    app.require_subcommand(1);
+    app.failure_message([](const CLI::App* failed, const CLI::Error& error) {
+        return fmt::format("nladc {}: {} (see --help)\n", failed->get_name(), error.what());
+    });
+
+    std::vector<nladc::cli::Command> commands = {
+        nladc::cli::add_synth(app),
+        nladc::cli::add_levels(app),
+        nladc::cli::add_compare(app),
+        nladc::cli::add_score(app),
+    };
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        const int code = app.exit(error);
+        return code == 0 ? 0 : 2;
+    }
+    try {
+        for (const auto& command : commands)
+            if (command.app->parsed()) command.run();
+        return 0;
+    } catch (const nladc::UsageError& error) {
+        std::cerr << "nladc: " << error.what() << '\n';
+        return 2;
+    } catch (const nladc::Error& error) {
+        std::cerr << "nladc: " << error.what() << '\n';
+        return 1;
+    } catch (const std::exception& error) {
+        std::cerr << "nladc: internal error: " << error.what() << '\n';
+        return 1;
+    }
+}

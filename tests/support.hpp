@@ -1,0 +1,94 @@
+#pragma once
+// Test helpers: a scratch directory per test, and running the nladc executable.
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace nladc::test {
+
+/// A fresh directory under the system temp dir, removed at scope exit.
+class ScratchDir {
+public:
+    ScratchDir()
+    {
+        std::string pattern = (std::filesystem::temp_directory_path() / "nladc-test-XXXXXX").string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~ScratchDir()
+    {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline std::string slurp(const std::filesystem::path& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+inline void write_text(const std::filesystem::path& file, const std::string& text)
+{
+    std::ofstream(file, std::ios::binary) << text;
+}
+
+struct CliResult {
+    int exit_code = -1;
+    std::string out, err;
+    long max_rss_kib = 0;  ///< peak resident set of the child process
+};
+
+/// Runs build/nladc with `args` (no shell), capturing stdout and stderr.
+inline CliResult run_cli(const std::vector<std::string>& args)
+{
+    ScratchDir capture;
+    const auto out_path = capture / "stdout", err_path = capture / "stderr";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        std::FILE* out = std::freopen(out_path.c_str(), "w", stdout);
+        std::FILE* err = std::freopen(err_path.c_str(), "w", stderr);
+        (void)out;
+        (void)err;
+        std::vector<char*> argv;
+        std::string program = NLADC_CLI_PATH;
+        argv.push_back(program.data());
+        std::vector<std::string> copies = args;
+        for (auto& a : copies) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(program.c_str(), argv.data());
+        ::_exit(127);
+    }
+    CliResult result;
+    int status = 0;
+    struct rusage usage {};
+    ::wait4(pid, &status, 0, &usage);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.max_rss_kib = usage.ru_maxrss;
+    result.out = slurp(out_path);
+    result.err = slurp(err_path);
+    return result;
+}
+
+inline std::size_t count_lines(const std::string& text)
+{
+    std::size_t lines = 0;
+    for (char c : text) lines += c == '\n';
+    return lines;
+}
+
+}  // namespace nladc::test
