@@ -1,0 +1,51 @@
+#pragma once
+// JSON files with errors that name the place: a syntax error gives "line L, column C";
+// a semantic error gives the key path ("layers.conv1.levels[3]") and the value.
+
+#include <filesystem>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace nladc::io {
+
+using Json = nlohmann::json;
+/// Object keys kept in insertion order, so written files read in a sensible order.
+using OrderedJson = nlohmann::ordered_json;
+
+/// Parses a JSON text; `file` names it in errors. Throws InputError with line and column.
+Json parse_json(std::string_view text, const std::string& file);
+/// Reads and parses a JSON file. Throws InputError.
+Json read_json_file(const std::filesystem::path& file);
+/// Pretty-printed text (2-space indent, trailing newline), finite numbers only:
+/// NaN/Inf become null so that no output ever carries them.
+std::string dump_json(const OrderedJson& value);
+
+/// A position inside a JSON document, for error messages.
+class JsonPlace {
+public:
+    JsonPlace(std::string file, std::string path = "") : file_(std::move(file)), path_(std::move(path)) {}
+    JsonPlace key(std::string_view name) const;
+    JsonPlace index(std::size_t i) const;
+    const std::string& file() const { return file_; }
+    const std::string& path() const { return path_; }
+    /// Throws InputError(file, path, detail).
+    [[noreturn]] void fail(const std::string& detail) const;
+
+private:
+    std::string file_, path_;
+};
+
+/// Throws InputError for the first key of `object` not in `allowed` (a misspelt key
+/// must not be silently ignored), naming the closest allowed key when one is near.
+void reject_unknown_keys(const Json& object, const JsonPlace& place, std::initializer_list<std::string_view> allowed);
+
+/// Typed getters: fail with the place and the offending value when the type is wrong.
+const Json& require(const Json& object, const JsonPlace& place, std::string_view key);
+double as_number(const Json& value, const JsonPlace& place);
+long long as_integer(const Json& value, const JsonPlace& place);
+std::string as_string(const Json& value, const JsonPlace& place);
+bool as_bool(const Json& value, const JsonPlace& place);
+
+}  // namespace nladc::io

@@ -1,0 +1,177 @@
+#include "nladc/io/levelset_file.hpp"
+
+#include <fmt/format.h>
+
+#include "nladc/core/error.hpp"
+#include "nladc/core/version.hpp"
+#include "nladc/io/atomic_file.hpp"
+
+namespace nladc::io {
+
+namespace {
+
+constexpr const char* kFormat = "nladc-levelset";
+constexpr const char* kMultiFormat = "nladc-levelsets";
+constexpr int kVersion = 1;
+
+OrderedJson metrics_to_json(const QuantizationMetrics& m)
+{
+    OrderedJson j;
+    j["mse"] = m.mse;
+    j["mse_interior"] = m.mse_interior;
+    j["relative_mse"] = m.relative_mse;
+    j["sqnr_db"] = m.sqnr_db;
+    j["max_abs_error"] = m.max_abs_error;
+    j["mean_square"] = m.mean_square;
+    j["samples"] = m.samples;
+    j["interior_samples"] = m.interior_samples;
+    j["occupancy"] = m.occupancy;
+    j["unoccupied_codes"] = m.unoccupied_codes;
+    return j;
+}
+
+std::vector<double> number_array(const Json& value, const JsonPlace& place)
+{
+    if (!value.is_array()) place.fail(fmt::format("expected an array of numbers, found {}", value.dump().substr(0, 40)));
+    std::vector<double> numbers;
+    for (std::size_t i = 0; i < value.size(); ++i) numbers.push_back(as_number(value[i], place.index(i)));
+    return numbers;
+}
+
+}  // namespace
+
+OrderedJson levelset_to_json(const LevelSetRecord& record)
+{
+    const LevelSet& set = record.set;
+    OrderedJson j;
+    j["format"] = kFormat;
+    j["version"] = kVersion;
+    j["nladc_version"] = std::string(version());
+    j["bits"] = set.bits;
+    j["range"] = {set.lo, set.hi};
+    j["lsb"] = set.lsb();
+    j["method"] = set.method;
+    j["variant"] = set.variant;
+    OrderedJson parameters = OrderedJson::object();
+    for (const auto& [name, value] : set.parameters) parameters[name] = value;
+    j["parameters"] = parameters;
+    j["levels"] = set.levels;
+    j["thresholds"] = set.thresholds;
+    j["empty_codes"] = set.empty_codes;
+    if (record.input) {
+        const DataProvenance& p = *record.input;
+        j["input"] = {{"file", p.file}, {"layer", p.layer}, {"samples", p.samples},
+                      {"dropped_nonfinite", p.dropped_nonfinite}, {"sha256", p.sha256}};
+    }
+    if (record.metrics) j["metrics"] = metrics_to_json(*record.metrics);
+    return j;
+}
+
+void write_levelsets(const std::filesystem::path& file,
+                     const std::vector<std::pair<std::string, LevelSetRecord>>& layers)
+{
+    if (layers.size() == 1 && layers.front().first.empty()) {
+        write_file_atomic(file, dump_json(levelset_to_json(layers.front().second)));
+        return;
+    }
+    OrderedJson document;
+    document["format"] = kMultiFormat;
+    document["version"] = kVersion;
+    document["nladc_version"] = std::string(version());
+    OrderedJson entries = OrderedJson::object();
+    for (const auto& [name, record] : layers) entries[name.empty() ? "default" : name] = levelset_to_json(record);
+    document["layers"] = entries;
+    write_file_atomic(file, dump_json(document));
+}
+
+LevelSetRecord levelset_from_json(const Json& document, const JsonPlace& place)
+{
+    reject_unknown_keys(document, place,
+                        {"format", "version", "nladc_version", "bits", "range", "lsb", "method", "variant",
+                         "parameters", "levels", "thresholds", "empty_codes", "input", "metrics"});
+    if (document.contains("format") && as_string(document["format"], place.key("format")) != kFormat)
+        place.key("format").fail(fmt::format("\"{}\" is not \"{}\"", document["format"].get<std::string>(), kFormat));
+    if (document.contains("version")) {
+        const long long v = as_integer(document["version"], place.key("version"));
+        if (v < 1 || v > kVersion) place.key("version").fail(fmt::format("{} is not a supported version (1)", v));
+    }
+    LevelSetRecord record;
+    LevelSet& set = record.set;
+    const long long bits = as_integer(require(document, place, "bits"), place.key("bits"));
+    if (bits < 1 || bits > 16) place.key("bits").fail(fmt::format("{} is outside [1, 16]", bits));
+    set.bits = static_cast<int>(bits);
+    const auto range = number_array(require(document, place, "range"), place.key("range"));
+    if (range.size() != 2) place.key("range").fail(fmt::format("has {} values, expected [lo, hi]", range.size()));
+    set.lo = range[0];
+    set.hi = range[1];
+    set.levels = number_array(require(document, place, "levels"), place.key("levels"));
+    set.thresholds = number_array(require(document, place, "thresholds"), place.key("thresholds"));
+    if (document.contains("method")) set.method = as_string(document["method"], place.key("method"));
+    if (document.contains("variant")) set.variant = as_string(document["variant"], place.key("variant"));
+    if (document.contains("parameters")) {
+        const Json& parameters = document["parameters"];
+        if (!parameters.is_object()) place.key("parameters").fail("expected an object");
+        for (const auto& [name, value] : parameters.items())
+            set.parameters.emplace_back(name, as_number(value, place.key("parameters").key(name)));
+    }
+    if (document.contains("empty_codes")) {
+        const Json& codes = document["empty_codes"];
+        if (!codes.is_array()) place.key("empty_codes").fail("expected an array of codes");
+        for (std::size_t i = 0; i < codes.size(); ++i)
+            set.empty_codes.push_back(
+                static_cast<int>(as_integer(codes[i], place.key("empty_codes").index(i))));
+    }
+    if (document.contains("input")) {
+        const Json& input = document["input"];
+        const JsonPlace at = place.key("input");
+        reject_unknown_keys(input, at, {"file", "layer", "samples", "dropped_nonfinite", "sha256"});
+        DataProvenance p;
+        if (input.contains("file")) p.file = as_string(input["file"], at.key("file"));
+        if (input.contains("layer")) p.layer = as_string(input["layer"], at.key("layer"));
+        if (input.contains("samples")) p.samples = static_cast<std::uint64_t>(as_integer(input["samples"], at.key("samples")));
+        if (input.contains("dropped_nonfinite"))
+            p.dropped_nonfinite = static_cast<std::uint64_t>(as_integer(input["dropped_nonfinite"], at.key("dropped_nonfinite")));
+        if (input.contains("sha256")) p.sha256 = as_string(input["sha256"], at.key("sha256"));
+        record.input = p;
+    }
+    // Metrics are informative output; a reader does not need them.
+    if (const auto [where, reason] = find_levelset_violation(set); !where.empty())
+        JsonPlace(place.file(), place.path().empty() ? where : place.path() + "." + where).fail(reason);
+    return record;
+}
+
+LevelSetRecord read_levelset(const std::filesystem::path& file, const std::string& layer)
+{
+    const Json document = read_json_file(file);
+    const JsonPlace place(file.string());
+    if (!document.is_object()) place.fail("expected a JSON object (a level set)");
+    if (document.value("format", std::string()) == kMultiFormat) {
+        const Json& layers = require(document, place, "layers");
+        if (!layers.is_object() || layers.empty()) place.key("layers").fail("expected a non-empty object of layers");
+        std::string names;
+        for (const auto& [name, value] : layers.items()) names += (names.empty() ? "" : ", ") + name;
+        if (layer.empty()) {
+            if (layers.size() != 1)
+                place.key("layers").fail(fmt::format("holds several layers ({}); choose one with --layer", names));
+            return levelset_from_json(layers.begin().value(), place.key("layers").key(layers.begin().key()));
+        }
+        if (!layers.contains(layer)) place.key("layers").fail(fmt::format("has no layer \"{}\" (layers: {})", layer, names));
+        return levelset_from_json(layers[layer], place.key("layers").key(layer));
+    }
+    if (!layer.empty()) place.fail(fmt::format("holds a single level set; there is no layer \"{}\"", layer));
+    return levelset_from_json(document, place);
+}
+
+std::vector<std::string> levelset_layers(const std::filesystem::path& file)
+{
+    const Json document = read_json_file(file);
+    if (!document.is_object() || document.value("format", std::string()) != kMultiFormat) return {""};
+    std::vector<std::string> names;
+    const JsonPlace place(file.string());
+    const Json& layers = require(document, place, "layers");
+    if (!layers.is_object()) place.key("layers").fail("expected an object of layers");
+    for (const auto& [name, value] : layers.items()) names.push_back(name);
+    return names;
+}
+
+}  // namespace nladc::io
