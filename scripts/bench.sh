@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds (Release) and runs every benchmark in bench/. Usage: scripts/bench.sh [name-filter]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh build >/dev/null
+for bench in build/bench/bench_*; do
+  [[ -x "$bench" ]] || continue
+  [[ -z "${1:-}" || "$bench" == *"$1"* ]] || continue
+  echo "== $(basename "$bench")"
+  "$bench"
+done
