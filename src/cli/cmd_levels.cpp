@@ -39,7 +39,7 @@ struct DataFlags {
         app.add_option("--boundary-tol", boundary_tolerance,
                        "Samples within this distance of lo/hi count as boundary point masses")
             ->check(CLI::NonNegativeNumber);
-        app.add_option("--bins", bins, "Histogram bins for large inputs (default: max(16384, 256*2^bits), <= 2^18)")
+        app.add_option("--bins", bins, "Histogram bins for large inputs (default: 256*2^bits, within [4096, 2^18])")
             ->check(int_range(16, 1 << 24));
     }
 

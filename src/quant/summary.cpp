@@ -13,6 +13,7 @@ HistogramGrid::HistogramGrid(double range_min_, double range_max_, std::size_t b
     : range_min(range_min_), range_max(range_max_), bins(bins_)
 {
     scale = range_max > range_min && bins > 0 ? static_cast<double>(bins) / (range_max - range_min) : 0.0;
+    top = bins > 0 ? static_cast<double>(bins - 1) : 0.0;
 }
 
 double HistogramGrid::edge(std::size_t bin) const
@@ -151,24 +152,36 @@ HistogramBuilder::HistogramBuilder(double range_min, double range_max, double lo
 template <class T>
 void HistogramBuilder::add(std::span<const T> samples)
 {
-    // Branch-free: boundary samples and bins are picked by a select, not a jump, so
-    // the random mix of pile-up and interior samples costs no mispredictions.
+    // Two loops per block: the cell indices are computed branch-free (vectorizable;
+    // boundary samples are picked by a select, so the random mix of pile-up and
+    // interior samples costs no mispredictions), then the moments are accumulated.
+    constexpr std::size_t kBlock = 256;
+    std::uint32_t cell_of[kBlock];
     Cell* cells = cells_.data();
-    const std::size_t bins = grid_.bins;
-    std::size_t counter = counter_;
-    for (const T sample : samples) {
-        const double x = static_cast<double>(sample);
-        const double d = x - reference_;
-        const auto at_lo = static_cast<std::size_t>(std::abs(x - lo_) <= tolerance_);
-        const auto at_hi = static_cast<std::size_t>(std::abs(x - hi_) <= tolerance_);
-        const std::size_t boundary_cell = bins + 2 * (counter++ % kReplicas) + at_hi;
-        const auto bin = static_cast<std::size_t>(static_cast<std::int64_t>(grid_.position(x)));
-        const std::size_t cell = bin + (at_lo | at_hi) * (boundary_cell - bin);  // arithmetic select
-        cells[cell].count += 1.0;
-        cells[cell].sum += d;
-        cells[cell].sum_sq += d * d;
+    const auto bins = static_cast<std::uint32_t>(grid_.bins);
+    const double lo = lo_, hi = hi_, tolerance = tolerance_, reference = reference_;
+    for (std::size_t begin = 0; begin < samples.size(); begin += kBlock) {
+        const std::size_t count = std::min(kBlock, samples.size() - begin);
+        const T* block = samples.data() + begin;
+        for (std::size_t i = 0; i < count; ++i) {
+            const double x = static_cast<double>(block[i]);
+            const auto at_lo = static_cast<std::uint32_t>(std::abs(x - lo) <= tolerance);
+            const auto at_hi = static_cast<std::uint32_t>(std::abs(x - hi) <= tolerance);
+            const auto replica = static_cast<std::uint32_t>((counter_ + i) % kReplicas);
+            const std::uint32_t boundary_cell = bins + 2 * replica + at_hi;
+            const auto bin = static_cast<std::uint32_t>(grid_.bin_of(x));
+            const std::uint32_t take_boundary = 0u - (at_lo | at_hi);  // all ones or zero: a mask, not a jump
+            cell_of[i] = (boundary_cell & take_boundary) | (bin & ~take_boundary);
+        }
+        counter_ += count;
+        for (std::size_t i = 0; i < count; ++i) {
+            const double d = static_cast<double>(block[i]) - reference;
+            Cell& cell = cells[cell_of[i]];
+            cell.count += 1.0;
+            cell.sum += d;
+            cell.sum_sq += d * d;
+        }
     }
-    counter_ = counter;
 }
 
 template void HistogramBuilder::add<float>(std::span<const float>);
@@ -223,7 +236,7 @@ BinRefiner::BinRefiner(const SampleSummary& base, std::vector<bool> flagged, dou
         if (atom.bin < 0) continue;
         const auto bin = static_cast<std::size_t>(atom.bin);
         if (bin >= flagged_.size() || !flagged_[bin]) continue;
-        slot_of_bin_[bin] = static_cast<std::int64_t>(moment_offset_.size());
+        slot_of_bin_[bin] = static_cast<std::int32_t>(moment_offset_.size());
         if (atom.weight <= static_cast<double>(max_exact)) {
             moment_offset_.push_back(-1);
             exact_.emplace_back();
@@ -237,33 +250,54 @@ BinRefiner::BinRefiner(const SampleSummary& base, std::vector<bool> flagged, dou
 }
 
 template <class T>
+void BinRefiner::refine_sample(double x)
+{
+    const HistogramGrid& grid = base_.grid();
+    const std::size_t bin = grid.bin_of(x);
+    const auto slot = static_cast<std::size_t>(slot_of_bin_[bin]);
+    const std::int64_t offset = moment_offset_[slot];
+    if (offset < 0) {
+        exact_[slot].push_back(x);
+        return;
+    }
+    const auto sub_bins = static_cast<double>(sub_bins_);
+    const double fraction = std::clamp((grid.position(x) - static_cast<double>(bin)) * sub_bins, 0.0, sub_bins - 1);
+    double* moment = moments_.data() + offset + 3 * static_cast<std::ptrdiff_t>(fraction);
+    const double d = x - base_.reference();
+    moment[0] += 1.0;
+    moment[1] += d;
+    moment[2] += d * d;
+}
+
+template <class T>
 void BinRefiner::add(std::span<const T> samples)
 {
     const HistogramGrid& grid = base_.grid();
-    const double lo = base_.lo(), hi = base_.hi(), reference = base_.reference();
-    const auto sub_bins = static_cast<double>(sub_bins_);
-    for (const T sample : samples) {
-        const double x = static_cast<double>(sample);
-        const double position = grid.position(x);
-        const auto bin = static_cast<std::size_t>(position);
-        const std::int64_t slot = slot_of_bin_[bin];
-        if (slot < 0 || std::abs(x - lo) <= tolerance_ || std::abs(x - hi) <= tolerance_) continue;
-        const std::int64_t offset = moment_offset_[static_cast<std::size_t>(slot)];
-        if (offset < 0) {
-            exact_[static_cast<std::size_t>(slot)].push_back(x);
-            continue;
+    const double lo = base_.lo(), hi = base_.hi(), tolerance = tolerance_;
+    const std::int32_t* slot_of_bin = slot_of_bin_.data();
+    // Most samples fall in unflagged bins: find the flagged ones in a branch-free
+    // first loop, then handle only those.
+    constexpr std::size_t kBlock = 256;
+    std::uint32_t hits[kBlock];
+    for (std::size_t begin = 0; begin < samples.size(); begin += kBlock) {
+        const std::size_t count = std::min(kBlock, samples.size() - begin);
+        const T* block = samples.data() + begin;
+        std::size_t found = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            hits[found] = static_cast<std::uint32_t>(i);
+            found += slot_of_bin[grid.bin_of(static_cast<double>(block[i]))] >= 0;
         }
-        const double fraction = std::min((position - static_cast<double>(bin)) * sub_bins, sub_bins - 1);
-        double* moment = moments_.data() + offset + 3 * static_cast<std::ptrdiff_t>(fraction);
-        const double d = x - reference;
-        moment[0] += 1.0;
-        moment[1] += d;
-        moment[2] += d * d;
+        for (std::size_t h = 0; h < found; ++h) {
+            const double x = static_cast<double>(block[hits[h]]);
+            if (std::abs(x - lo) <= tolerance || std::abs(x - hi) <= tolerance) continue;
+            refine_sample<T>(x);
+        }
     }
 }
 
 template void BinRefiner::add<float>(std::span<const float>);
 template void BinRefiner::add<double>(std::span<const double>);
+
 
 SampleSummary BinRefiner::finish() const
 {
@@ -271,7 +305,7 @@ SampleSummary BinRefiner::finish() const
     const double reference = base_.reference();
     std::vector<Atom> atoms;
     for (const Atom& atom : base_.atoms()) {
-        const std::int64_t slot = atom.bin >= 0 ? slot_of_bin_[static_cast<std::size_t>(atom.bin)] : -1;
+        const std::int32_t slot = atom.bin >= 0 ? slot_of_bin_[static_cast<std::size_t>(atom.bin)] : -1;
         if (slot < 0) {
             atoms.push_back(atom);
             continue;
@@ -304,7 +338,7 @@ SampleSummary BinRefiner::finish() const
 std::size_t default_histogram_bins(int bits)
 {
     const std::size_t levels = std::size_t{1} << bits;
-    return std::clamp<std::size_t>(256 * levels, 16384, std::size_t{1} << 18);
+    return std::clamp<std::size_t>(256 * levels, 4096, std::size_t{1} << 18);
 }
 
 }  // namespace nladc

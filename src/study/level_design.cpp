@@ -27,10 +27,9 @@ ActivationLayer::ActivationLayer(std::filesystem::path file, std::string layer, 
     if (keep) cached_.reserve(stream.reader().info().count);
     std::vector<double> chunk(kChunk);
     while (const std::size_t got = stream.read(chunk)) {
-        for (std::size_t i = 0; i < got; ++i) {
-            min_ = std::min(min_, chunk[i]);
-            max_ = std::max(max_, chunk[i]);
-        }
+        const auto [low, high] = sample_range(std::span<const double>(chunk.data(), got));
+        min_ = std::min(min_, low);
+        max_ = std::max(max_, high);
         if (keep) cached_.insert(cached_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
         samples_ += got;
     }
@@ -93,7 +92,7 @@ const SampleSummary& ActivationLayer::summarize(int bits, const SummaryOptions& 
 namespace {
 
 /// Fits to a histogram summary, then refines (see ActivationLayer::fit). `for_each_chunk`
-/// calls its argument with spans of the samples (float or double), one pass per call.
+/// feeds every sample to the BinRefiner it is given, one pass per call.
 template <class ForEachChunk>
 LevelSet fit_refined(const SampleSummary& base, const QuantizerOptions& options, double tolerance,
                      ForEachChunk&& for_each_chunk)
@@ -126,7 +125,7 @@ LevelSet fit_refined(const SampleSummary& base, const QuantizerOptions& options,
             break;
         }
         BinRefiner refiner(base, flagged, tolerance);
-        for_each_chunk([&](auto chunk) { refiner.add(chunk); });
+        for_each_chunk(refiner);
         set = fit_levels(refiner.finish(), options);
         set.parameters.emplace_back("histogram_bins", static_cast<double>(grid.bins));
         ++rounds;
@@ -143,15 +142,16 @@ LevelSet ActivationLayer::fit(int bits, const QuantizerOptions& options, const S
     QuantizerOptions with_bits = options;
     with_bits.bits = bits;
     return fit_refined(summarize(bits, summary_options), with_bits, summary_options.boundary_tolerance,
-                       [this](auto&& visit) { for_each_chunk(visit); });
+                       [this](BinRefiner& refiner) {
+                           for_each_chunk([&](std::span<const double> chunk) { refiner.add(chunk); });
+                       });
 }
 
 LevelSet fit_in_memory(std::span<const float> samples, const QuantizerOptions& options,
                        const SummaryOptions& summary_options)
 {
     if (samples.empty()) throw Error("no samples to fit");
-    const auto [min_it, max_it] = std::minmax_element(samples.begin(), samples.end());
-    const double data_min = *min_it, data_max = *max_it;
+    const auto [data_min, data_max] = sample_range(samples);
     const double lo = summary_options.lo.value_or(data_min), hi = summary_options.hi.value_or(data_max);
     if (!(lo < hi)) throw Error(fmt::format("the range [{}, {}] is empty", lo, hi));
     if (samples.size() <= summary_options.exact_max_samples)
@@ -162,7 +162,7 @@ LevelSet fit_in_memory(std::span<const float> samples, const QuantizerOptions& o
                              summary_options.boundary_tolerance);
     builder.add(samples);
     return fit_refined(builder.finish(), options, summary_options.boundary_tolerance,
-                       [&](auto&& visit) { visit(samples); });
+                       [&](BinRefiner& refiner) { refiner.add(samples); });
 }
 
 std::vector<QuantizationMetrics> ActivationLayer::score(const std::vector<LevelSet>& sets) const

@@ -58,7 +58,7 @@ TEST_CASE("nladc levels writes a valid level set and reports it", "[cli]")
     CHECK(files == 2);
 }
 
-TEST_CASE("--bits outside 1..16 is a usage error naming the flag and value", "[cli]")
+TEST_CASE("levels: bits outside 1..16 is a usage error naming the flag and value", "[cli]")
 {
     test::ScratchDir dir;
     const auto input = small_mix(dir);

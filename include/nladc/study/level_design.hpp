@@ -59,7 +59,7 @@ public:
     /// Pass 2. Exact for small data, else a histogram; cached per (range, bins).
     const SampleSummary& summarize(int bits, const SummaryOptions& options);
     /// Fits a level set to a histogram summary, then refines: the bins around every
-    /// threshold are re-resolved from the raw samples (exact atoms, or 32 sub-bins
+    /// threshold are re-resolved from the raw samples (exact atoms, or 64 sub-bins
     /// when a bin is full; one pass) and the method refits, until every threshold
     /// sits in re-resolved data (at most 4 rounds). The histogram path then matches
     /// the raw-data optimum to ~1e-9 at a small, bounded memory cost. Exact
