@@ -1,0 +1,137 @@
+#pragma once
+// DC solver of an RRAM crossbar with wire resistance (IR drop).
+//
+// Network. R rows x C columns. Cell (i, j) joins row-wire node (i, j) to column-wire
+// node (i, j) and carries the current f(G_ij, v_ij - u_ij) from the row to the column,
+// where v and u are the row- and column-node voltages and f is the cell I-V:
+//
+//     ohmic  (alpha = 0):  f(G, V) = G * V
+//     sinh   (alpha > 0):  f(G, V) = G * sinh(alpha * V) / alpha
+//
+// (both have the small-signal conductance G at V = 0; alpha = 0 is exactly ohmic).
+// Every wire segment has resistance r = wire_resistance_ohm, conductance g = 1/r:
+//
+//     driver V_drive[i] --r-- (i,0) --r-- (i,1) --r-- ... --r-- (i,C-1)     row wire i
+//     (0,j) --r-- (1,j) --r-- ... --r-- (R-1,j) --r-- sense node at V_sense[j]   column wire j
+//
+// i.e. row wire i is driven at its column-0 end and column wire j is sensed at its
+// last-row end (the sense node is a virtual ground, usually 0 V). A floating column
+// has no sense segment: its wire is still there and its node voltages settle where
+// the cells put them, but it delivers no current to a sense node.
+//
+// Nodal analysis (unknowns: the 2*R*C node voltages; KCL, currents leaving a node):
+//
+//     row node (i,j):    g*(v_ij - V_drive_i)[j = 0] + g*(v_ij - v_i,j-1)[j > 0]
+//                        + g*(v_ij - v_i,j+1)[j < C-1] + f(G_ij, v_ij - u_ij) = 0
+//     column node (i,j): g*(u_ij - u_i-1,j)[i > 0] + g*(u_ij - u_i+1,j)[i < R-1]
+//                        + g*(u_ij - V_sense_j)[i = R-1, column not floating]
+//                        - f(G_ij, v_ij - u_ij) = 0
+//
+// For ohmic cells this is A x = b with A the (symmetric positive definite) nodal
+// conductance matrix; it is factorized once (sparse LDL^T) and every solve reuses the
+// factor. For sinh cells the solver iterates on secant conductances
+// G_eff = f(G, V)/V (G at V = 0), refactorizing each iteration, starting from the
+// ideal-wire voltages, until the column currents settle (see CrossbarSolveOptions).
+//
+// The current into sense node j is the sum of the cell currents of column j (equal,
+// by KCL, to g*(u_R-1,j - V_sense_j), but without that difference's cancellation).
+//
+// Ideal wires (r = 0): v_ij = V_drive_i, u_ij = V_sense_j and the column currents
+// are I_j = sum_i f(G_ij, V_drive_i - V_sense_j) (ideal_column_currents; no solve).
+// A floating column with ideal wires sits at the voltage u_j at which its cell
+// currents cancel, sum_i f(G_ij, V_drive_i - u_j) = 0.
+//
+// A floating column whose cells are all zero is connected to nothing: its voltage
+// is undetermined, and the solver pins its nodes to V_sense[j] (the limit of an
+// arbitrarily small leak to its sense node).
+//
+// All quantities are SI: volts, amperes, siemens, ohms.
+
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace nladc {
+
+struct CrossbarNetwork {
+    Eigen::MatrixXd conductance_S;      ///< rows x columns cell conductances, every entry >= 0
+    double wire_resistance_ohm = 0.0;   ///< per wire segment, >= 0 (0 = ideal wires)
+    double iv_alpha_per_V = 0.0;        ///< sinh I-V parameter alpha, >= 0 (0 = ohmic)
+    std::vector<bool> column_floating;  ///< empty = none floating; else one flag per column
+};
+
+struct CrossbarSolveOptions {
+    /// Convergence of the nonlinear iteration: stop when
+    /// max_j |I_j(k) - I_j(k-1)| <= relative_tolerance * max_j |I_j(k)|
+    /// (column currents I of iterations k and k-1), with at least two network solves.
+    double relative_tolerance = 1e-12;
+    /// Fixed-point iterations allowed before the solve throws Error.
+    int max_iterations = 200;
+};
+
+struct CrossbarSolution {
+    Eigen::VectorXd column_current_A;  ///< current into each sense node, A (0 for floating columns)
+    Eigen::VectorXd row_current_A;     ///< current delivered by each row driver, A
+    Eigen::MatrixXd row_node_V;        ///< rows x columns row-wire node voltages, V
+    Eigen::MatrixXd column_node_V;     ///< rows x columns column-wire node voltages, V
+    /// Fixed-point iterations used: 0 with ideal wires (closed form), 1 for ohmic
+    /// cells with wires, the number of network solves for sinh cells with wires.
+    int iterations = 0;
+};
+
+/// Current of one cell of conductance G_S (S) at the voltage V_V (V) across it, in A:
+/// G*V for alpha = 0, G*sinh(alpha*V)/alpha for alpha > 0 (alpha in 1/V). Throws nothing.
+double cell_current_A(double G_S, double V_V, double iv_alpha_per_V);
+
+/// Secant conductance f(G, V)/V of a cell, in S (G_S at V = 0). Throws nothing.
+double cell_secant_conductance_S(double G_S, double V_V, double iv_alpha_per_V);
+
+/// Checks a network: non-empty, every conductance finite and >= 0, wire resistance
+/// and alpha finite and >= 0, column_floating empty or one flag per column. Throws
+/// Error naming the first offending entry ("conductance_S(3, 1) = -1e-05 is negative").
+void validate_crossbar_network(const CrossbarNetwork& network);
+
+/// DC solver of one crossbar network; the network is validated and (ohmic cells with
+/// wires) factorized once in the constructor, so many solves with different drive
+/// voltages cost one forward/backward substitution each. solve() is const and safe to
+/// call from several threads at once. Copies share the factorization.
+class CrossbarSolver {
+public:
+    /// Validates and prepares `network`. Throws Error for an invalid network (see
+    /// validate_crossbar_network), for invalid options (relative_tolerance not finite
+    /// and > 0, max_iterations < 1), or when the factorization fails.
+    explicit CrossbarSolver(CrossbarNetwork network, CrossbarSolveOptions options = {});
+
+    /// Solves the network for driver voltages `drive_V` (one per row, V) and sense
+    /// voltages `sense_V` (one per column, V). Throws Error on a size mismatch or a
+    /// non-finite voltage (naming the entry), when a cell current overflows, and when
+    /// the nonlinear iteration does not converge within max_iterations (naming the
+    /// iteration count and the last relative change).
+    CrossbarSolution solve(const Eigen::VectorXd& drive_V, const Eigen::VectorXd& sense_V) const;
+
+    const CrossbarNetwork& network() const { return network_; }
+    const CrossbarSolveOptions& options() const { return options_; }
+
+    /// Numerical factorizations performed so far by this solver and its copies: 1 after
+    /// constructing an ohmic network with wires (and it stays 1 over any number of
+    /// solves), 0 with ideal wires, plus one per iteration for each sinh solve.
+    std::int64_t factorization_count() const;
+
+    struct Impl;  ///< the assembled system and its factor (defined in crossbar.cpp)
+
+private:
+    CrossbarNetwork network_;
+    CrossbarSolveOptions options_;
+    std::shared_ptr<Impl> impl_;
+};
+
+/// Ideal-wire fast path: I_j = sum_i f(G_ij, drive_V_i - sense_V_j) in A, f the cell
+/// I-V (see cell_current_A), G in S, voltages in V; no floating columns. Throws Error
+/// on a size mismatch, a negative or non-finite conductance or voltage, a negative or
+/// non-finite alpha (naming the entry), or a non-finite (overflowing) column current.
+Eigen::VectorXd ideal_column_currents(const Eigen::MatrixXd& conductance_S, const Eigen::VectorXd& drive_V,
+                                      const Eigen::VectorXd& sense_V, double iv_alpha_per_V = 0.0);
+
+}  // namespace nladc

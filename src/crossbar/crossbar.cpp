@@ -1,0 +1,453 @@
+#include "nladc/crossbar/crossbar.hpp"
+
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "nladc/core/error.hpp"
+
+namespace nladc {
+
+namespace {
+
+using SparseMatrix = Eigen::SparseMatrix<double>;
+// The unknowns are numbered in a fill-reducing order already (Impl::order_nodes).
+using Factor = Eigen::SimplicialLDLT<SparseMatrix, Eigen::Lower, Eigen::NaturalOrdering<int>>;
+
+[[noreturn]] void fail(const std::string& detail) { throw Error("crossbar: " + detail); }
+
+void check_conductances(const Eigen::MatrixXd& conductance_S)
+{
+    for (Eigen::Index j = 0; j < conductance_S.cols(); ++j)
+        for (Eigen::Index i = 0; i < conductance_S.rows(); ++i) {
+            const double g = conductance_S(i, j);
+            if (!std::isfinite(g)) fail(fmt::format("conductance_S({}, {}) = {} is not finite", i, j, g));
+            if (g < 0.0) fail(fmt::format("conductance_S({}, {}) = {} is negative", i, j, g));
+        }
+}
+
+void check_alpha(double alpha)
+{
+    if (!std::isfinite(alpha) || alpha < 0.0)
+        fail(fmt::format("iv_alpha_per_V = {} is not a finite value >= 0", alpha));
+}
+
+void check_voltages(const Eigen::VectorXd& v, const char* name, Eigen::Index expected, const char* what)
+{
+    if (v.size() != expected)
+        fail(fmt::format("{} has {} entries, the network has {} {}", name, v.size(), expected, what));
+    for (Eigen::Index k = 0; k < v.size(); ++k)
+        if (!std::isfinite(v(k))) fail(fmt::format("{}({}) = {} is not finite", name, k, v(k)));
+}
+
+/// Voltage at which the currents of an ideal floating column cancel:
+/// sum_i f(G_i, drive_i - u) = 0. `fallback` when the column has no nonzero cell.
+double floating_column_voltage(const Eigen::MatrixXd& G, Eigen::Index j, const Eigen::VectorXd& drive_V,
+                               double alpha, double fallback)
+{
+    double total_G = 0.0, weighted = 0.0;
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (Eigen::Index i = 0; i < G.rows(); ++i) {
+        if (G(i, j) <= 0.0) continue;
+        total_G += G(i, j);
+        weighted += G(i, j) * drive_V(i);
+        lo = std::min(lo, drive_V(i));
+        hi = std::max(hi, drive_V(i));
+    }
+    if (total_G == 0.0) return fallback;
+    if (alpha == 0.0 || lo == hi) return std::clamp(weighted / total_G, lo, hi);
+    // The net current leaving the column's cells into it is decreasing in u and
+    // changes sign on [lo, hi]: bisect to the last representable interval.
+    auto net = [&](double u) {
+        double sum = 0.0;
+        for (Eigen::Index i = 0; i < G.rows(); ++i) sum += cell_current_A(G(i, j), drive_V(i) - u, alpha);
+        return sum;
+    };
+    for (int step = 0; step < 200; ++step) {
+        const double mid = 0.5 * (lo + hi);
+        if (mid <= lo || mid >= hi) break;
+        (net(mid) > 0.0 ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+}  // namespace
+
+double cell_current_A(double G_S, double V_V, double iv_alpha_per_V)
+{
+    if (iv_alpha_per_V == 0.0) return G_S * V_V;
+    return G_S * std::sinh(iv_alpha_per_V * V_V) / iv_alpha_per_V;
+}
+
+double cell_secant_conductance_S(double G_S, double V_V, double iv_alpha_per_V)
+{
+    const double x = iv_alpha_per_V * V_V;
+    if (x == 0.0) return G_S;
+    return G_S * (std::sinh(x) / x);
+}
+
+void validate_crossbar_network(const CrossbarNetwork& network)
+{
+    const auto& G = network.conductance_S;
+    if (G.rows() == 0 || G.cols() == 0)
+        fail(fmt::format("conductance_S is {} x {}; a crossbar needs at least one row and one column", G.rows(),
+                         G.cols()));
+    check_conductances(G);
+    if (!std::isfinite(network.wire_resistance_ohm) || network.wire_resistance_ohm < 0.0)
+        fail(fmt::format("wire_resistance_ohm = {} is not a finite value >= 0", network.wire_resistance_ohm));
+    check_alpha(network.iv_alpha_per_V);
+    if (!network.column_floating.empty() && static_cast<Eigen::Index>(network.column_floating.size()) != G.cols())
+        fail(fmt::format("column_floating has {} entries, conductance_S has {} columns",
+                         network.column_floating.size(), G.cols()));
+}
+
+Eigen::VectorXd ideal_column_currents(const Eigen::MatrixXd& conductance_S, const Eigen::VectorXd& drive_V,
+                                      const Eigen::VectorXd& sense_V, double iv_alpha_per_V)
+{
+    check_conductances(conductance_S);
+    check_alpha(iv_alpha_per_V);
+    check_voltages(drive_V, "drive_V", conductance_S.rows(), "rows");
+    check_voltages(sense_V, "sense_V", conductance_S.cols(), "columns");
+    Eigen::VectorXd current_A(conductance_S.cols());
+    if (iv_alpha_per_V == 0.0) {
+        // Ohmic: I = G^T V_drive - (column sums of G) .* V_sense.
+        current_A.noalias() = conductance_S.transpose() * drive_V;
+        current_A -= (conductance_S.colwise().sum().transpose().array() * sense_V.array()).matrix();
+    } else {
+        for (Eigen::Index j = 0; j < conductance_S.cols(); ++j) {
+            double sum = 0.0;
+            for (Eigen::Index i = 0; i < conductance_S.rows(); ++i)
+                sum += cell_current_A(conductance_S(i, j), drive_V(i) - sense_V(j), iv_alpha_per_V);
+            current_A(j) = sum;
+        }
+    }
+    for (Eigen::Index j = 0; j < current_A.size(); ++j)
+        if (!std::isfinite(current_A(j)))
+            fail(fmt::format("column {} current is not finite (iv_alpha_per_V = {}: the sinh overflows)", j,
+                             iv_alpha_per_V));
+    return current_A;
+}
+
+// ---------------------------------------------------------------------------------
+
+struct CrossbarSolver::Impl {
+    Eigen::Index rows = 0, cols = 0;
+    double wire_conductance_S = 0.0;  ///< 1 / wire_resistance_ohm (0 for ideal wires)
+    std::vector<bool> floating;       ///< per column
+    std::vector<bool> pinned;         ///< floating with every cell zero: nodes pinned to V_sense
+    /// Unknown index of row node (i, j) at [i*cols + j], of column node (i, j) at
+    /// [rows*cols + i*cols + j]: a nested-dissection order (see order_nodes).
+    std::vector<int> position;
+    Factor factor;  ///< ohmic cells with wires: factor of the nodal matrix
+    /// Sinh cells with wires: the nodal matrix without the cells (their entries
+    /// present as explicit zeros), and per cell (i*cols + j) the value indices of its
+    /// (row, row), (column, column), (row, column), (column, row) entries (-1: no cell).
+    SparseMatrix wires_only;
+    std::vector<std::array<Eigen::Index, 4>> cell_slots;
+    std::atomic<std::int64_t> factorizations{0};
+
+    Eigen::Index row_node(Eigen::Index i, Eigen::Index j) const
+    {
+        return position[static_cast<std::size_t>(i * cols + j)];
+    }
+    Eigen::Index column_node(Eigen::Index i, Eigen::Index j) const
+    {
+        return position[static_cast<std::size_t>(rows * cols + i * cols + j)];
+    }
+    Eigen::Index nodes() const { return 2 * rows * cols; }
+
+    /// Fill-reducing nested-dissection order of the unknowns. Contracting the cells,
+    /// the network is a rows x cols grid; the row nodes of one grid column separate
+    /// its left and right parts (column wires run vertically and cross no grid
+    /// column), and the column nodes of one grid row separate its upper and lower
+    /// parts. Each rectangle is split across its longer side, the halves ordered
+    /// recursively, then the wire piece cut off with the separator (the column wire
+    /// of the separating grid column, resp. the row wire of the separating grid
+    /// row), then the separator; rectangles of <= 8 grid points are leaves. On a
+    /// 64 x 64 array this gives ~25 % less fill than AMD (nnz(L) ~1.1e5 vs 1.5e5)
+    /// and takes O(nodes) time instead of AMD's ~4 ms.
+    void order_nodes()
+    {
+        position.assign(static_cast<std::size_t>(nodes()), -1);
+        int next = 0;
+        auto place = [&](Eigen::Index id) { position[static_cast<std::size_t>(id)] = next++; };
+        const Eigen::Index column_base = rows * cols;
+        auto recurse = [&](auto&& self, Eigen::Index i0, Eigen::Index i1, Eigen::Index j0, Eigen::Index j1) -> void {
+            const Eigen::Index height = i1 - i0, width = j1 - j0;
+            if (height <= 0 || width <= 0) return;
+            if (height * width <= 8) {
+                for (Eigen::Index i = i0; i < i1; ++i)
+                    for (Eigen::Index j = j0; j < j1; ++j) {
+                        place(i * cols + j);
+                        place(column_base + i * cols + j);
+                    }
+                return;
+            }
+            if (width >= height) {
+                const Eigen::Index m = j0 + width / 2;
+                self(self, i0, i1, j0, m);
+                self(self, i0, i1, m + 1, j1);
+                for (Eigen::Index i = i0; i < i1; ++i) place(column_base + i * cols + m);
+                for (Eigen::Index i = i0; i < i1; ++i) place(i * cols + m);
+            } else {
+                const Eigen::Index m = i0 + height / 2;
+                self(self, i0, m, j0, j1);
+                self(self, m + 1, i1, j0, j1);
+                for (Eigen::Index j = j0; j < j1; ++j) place(m * cols + j);
+                for (Eigen::Index j = j0; j < j1; ++j) place(column_base + m * cols + j);
+            }
+        };
+        recurse(recurse, 0, rows, 0, cols);
+    }
+
+    /// Nodal conductance matrix with cell conductances `cell_S`; the sparsity pattern
+    /// depends only on which entries of `pattern_S` (the network's G) are nonzero.
+    SparseMatrix assemble(const Eigen::MatrixXd& pattern_S, const Eigen::MatrixXd& cell_S) const
+    {
+        using Triplet = Eigen::Triplet<double>;
+        std::vector<Triplet> t;
+        t.reserve(static_cast<std::size_t>(12 * rows * cols));
+        auto stamp = [&t](Eigen::Index a, Eigen::Index b, double g) {
+            const auto ia = static_cast<int>(a), ib = static_cast<int>(b);
+            t.emplace_back(ia, ia, g);
+            t.emplace_back(ib, ib, g);
+            t.emplace_back(ia, ib, -g);
+            t.emplace_back(ib, ia, -g);
+        };
+        auto diagonal = [&t](Eigen::Index a, double g) {
+            t.emplace_back(static_cast<int>(a), static_cast<int>(a), g);
+        };
+        const double g = wire_conductance_S;
+        for (Eigen::Index i = 0; i < rows; ++i) {
+            diagonal(row_node(i, 0), g);  // driver segment
+            for (Eigen::Index j = 0; j + 1 < cols; ++j) stamp(row_node(i, j), row_node(i, j + 1), g);
+        }
+        for (Eigen::Index j = 0; j < cols; ++j) {
+            const auto uj = static_cast<std::size_t>(j);
+            if (pinned[uj]) {
+                for (Eigen::Index i = 0; i < rows; ++i) diagonal(column_node(i, j), 1.0);
+                continue;
+            }
+            for (Eigen::Index i = 0; i + 1 < rows; ++i) stamp(column_node(i, j), column_node(i + 1, j), g);
+            if (!floating[uj]) diagonal(column_node(rows - 1, j), g);  // sense segment
+            for (Eigen::Index i = 0; i < rows; ++i)
+                if (pattern_S(i, j) != 0.0) stamp(row_node(i, j), column_node(i, j), cell_S(i, j));
+        }
+        SparseMatrix A(nodes(), nodes());
+        A.setFromTriplets(t.begin(), t.end());
+        return A;
+    }
+
+    void prepare_cell_updates(const Eigen::MatrixXd& G)
+    {
+        wires_only = assemble(G, Eigen::MatrixXd::Zero(rows, cols));
+        cell_slots.assign(static_cast<std::size_t>(rows * cols), {-1, -1, -1, -1});
+        // Index of entry (a, b) in the compressed (column-major) storage.
+        auto slot = [this](Eigen::Index a, Eigen::Index b) -> Eigen::Index {
+            const int* inner = wires_only.innerIndexPtr();
+            const int* first = inner + wires_only.outerIndexPtr()[b];
+            const int* last = inner + wires_only.outerIndexPtr()[b + 1];
+            const int* found = std::lower_bound(first, last, static_cast<int>(a));
+            if (found == last || *found != a) fail("internal error: a cell entry is missing from the pattern");
+            return found - inner;
+        };
+        for (Eigen::Index i = 0; i < rows; ++i)
+            for (Eigen::Index j = 0; j < cols; ++j) {
+                if (G(i, j) == 0.0 || pinned[static_cast<std::size_t>(j)]) continue;
+                const Eigen::Index r = row_node(i, j), c = column_node(i, j);
+                cell_slots[static_cast<std::size_t>(i * cols + j)] = {slot(r, r), slot(c, c), slot(r, c), slot(c, r)};
+            }
+    }
+
+    /// The nodal matrix with cell conductances `cell_S` (same pattern as wires_only).
+    SparseMatrix with_cells(const Eigen::MatrixXd& cell_S) const
+    {
+        SparseMatrix A = wires_only;
+        double* value = A.valuePtr();
+        for (Eigen::Index i = 0; i < rows; ++i)
+            for (Eigen::Index j = 0; j < cols; ++j) {
+                const auto& slot = cell_slots[static_cast<std::size_t>(i * cols + j)];
+                if (slot[0] < 0) continue;
+                const double g = cell_S(i, j);
+                value[slot[0]] += g;
+                value[slot[1]] += g;
+                value[slot[2]] -= g;
+                value[slot[3]] -= g;
+            }
+        return A;
+    }
+
+    Eigen::VectorXd right_hand_side(const Eigen::VectorXd& drive_V, const Eigen::VectorXd& sense_V) const
+    {
+        Eigen::VectorXd b = Eigen::VectorXd::Zero(nodes());
+        for (Eigen::Index i = 0; i < rows; ++i) b(row_node(i, 0)) = wire_conductance_S * drive_V(i);
+        for (Eigen::Index j = 0; j < cols; ++j) {
+            const auto uj = static_cast<std::size_t>(j);
+            if (pinned[uj])
+                for (Eigen::Index i = 0; i < rows; ++i) b(column_node(i, j)) = sense_V(j);
+            else if (!floating[uj])
+                b(column_node(rows - 1, j)) += wire_conductance_S * sense_V(j);
+        }
+        return b;
+    }
+
+    /// Node voltages from the solution vector, and the row/column currents as sums
+    /// of the cell currents.
+    void extract(const Eigen::VectorXd& x, const Eigen::MatrixXd& G, double alpha, CrossbarSolution& s) const
+    {
+        s.row_node_V.resize(rows, cols);
+        s.column_node_V.resize(rows, cols);
+        for (Eigen::Index i = 0; i < rows; ++i)
+            for (Eigen::Index j = 0; j < cols; ++j) {
+                s.row_node_V(i, j) = x(row_node(i, j));
+                s.column_node_V(i, j) = x(column_node(i, j));
+            }
+        cell_sums(G, alpha, s);
+    }
+
+    void cell_sums(const Eigen::MatrixXd& G, double alpha, CrossbarSolution& s) const
+    {
+        s.column_current_A = Eigen::VectorXd::Zero(cols);
+        s.row_current_A = Eigen::VectorXd::Zero(rows);
+        for (Eigen::Index j = 0; j < cols; ++j)
+            for (Eigen::Index i = 0; i < rows; ++i) {
+                const double current = cell_current_A(G(i, j), s.row_node_V(i, j) - s.column_node_V(i, j), alpha);
+                s.column_current_A(j) += current;
+                s.row_current_A(i) += current;
+            }
+        for (Eigen::Index j = 0; j < cols; ++j)
+            if (floating[static_cast<std::size_t>(j)]) s.column_current_A(j) = 0.0;
+    }
+};
+
+CrossbarSolver::CrossbarSolver(CrossbarNetwork network, CrossbarSolveOptions options)
+    : network_(std::move(network)), options_(options), impl_(std::make_shared<Impl>())
+{
+    validate_crossbar_network(network_);
+    if (!std::isfinite(options_.relative_tolerance) || !(options_.relative_tolerance > 0.0))
+        fail(fmt::format("relative_tolerance = {} is not a finite value > 0", options_.relative_tolerance));
+    if (options_.max_iterations < 1) fail(fmt::format("max_iterations = {} is below 1", options_.max_iterations));
+
+    const auto& G = network_.conductance_S;
+    Impl& impl = *impl_;
+    impl.rows = G.rows();
+    impl.cols = G.cols();
+    if (static_cast<double>(impl.rows) * static_cast<double>(impl.cols) > 1e8)
+        fail(fmt::format("a {} x {} crossbar is too large for the nodal solver", impl.rows, impl.cols));
+    const auto cols = static_cast<std::size_t>(impl.cols);
+    impl.floating = network_.column_floating.empty() ? std::vector<bool>(cols, false) : network_.column_floating;
+    impl.pinned.assign(cols, false);
+    for (std::size_t j = 0; j < cols; ++j)
+        impl.pinned[j] = impl.floating[j] && (G.col(static_cast<Eigen::Index>(j)).array() == 0.0).all();
+
+    if (network_.wire_resistance_ohm == 0.0) return;  // ideal wires: closed form, nothing to factorize
+    impl.wire_conductance_S = 1.0 / network_.wire_resistance_ohm;
+    if (!std::isfinite(impl.wire_conductance_S))
+        fail(fmt::format("wire_resistance_ohm = {} is too small (1/r overflows)", network_.wire_resistance_ohm));
+    impl.order_nodes();
+    if (network_.iv_alpha_per_V != 0.0) {  // sinh cells: factorized per iteration
+        impl.prepare_cell_updates(G);
+        return;
+    }
+
+    impl.factor.compute(impl.assemble(G, G));
+    ++impl.factorizations;
+    if (impl.factor.info() != Eigen::Success)
+        fail("the nodal conductance matrix could not be factorized (is it singular?)");
+}
+
+std::int64_t CrossbarSolver::factorization_count() const { return impl_->factorizations.load(); }
+
+CrossbarSolution CrossbarSolver::solve(const Eigen::VectorXd& drive_V, const Eigen::VectorXd& sense_V) const
+{
+    const Impl& impl = *impl_;
+    const auto& G = network_.conductance_S;
+    const double alpha = network_.iv_alpha_per_V;
+    check_voltages(drive_V, "drive_V", impl.rows, "rows");
+    check_voltages(sense_V, "sense_V", impl.cols, "columns");
+
+    // Ideal-wire voltages: the answer for r = 0, the starting point otherwise.
+    CrossbarSolution s;
+    s.row_node_V = drive_V.replicate(1, impl.cols);
+    s.column_node_V = sense_V.transpose().replicate(impl.rows, 1);
+    for (Eigen::Index j = 0; j < impl.cols; ++j)
+        if (impl.floating[static_cast<std::size_t>(j)])
+            s.column_node_V.col(j).setConstant(floating_column_voltage(G, j, drive_V, alpha, sense_V(j)));
+
+    auto check_currents = [&](const CrossbarSolution& candidate) {
+        for (Eigen::Index j = 0; j < impl.cols; ++j)
+            if (!std::isfinite(candidate.column_current_A(j)))
+                fail(fmt::format("column {} current is not finite (iv_alpha_per_V = {}: the sinh overflows)", j,
+                                 alpha));
+        for (Eigen::Index i = 0; i < impl.rows; ++i)
+            if (!std::isfinite(candidate.row_current_A(i)))
+                fail(fmt::format("row {} current is not finite (iv_alpha_per_V = {}: the sinh overflows)", i, alpha));
+    };
+
+    if (impl.wire_conductance_S == 0.0) {
+        impl.cell_sums(G, alpha, s);
+        // Non-floating columns: exactly the fast path.
+        const Eigen::VectorXd ideal = ideal_column_currents(G, drive_V, sense_V, alpha);
+        for (Eigen::Index j = 0; j < impl.cols; ++j)
+            s.column_current_A(j) = impl.floating[static_cast<std::size_t>(j)] ? 0.0 : ideal(j);
+        check_currents(s);
+        s.iterations = 0;
+        return s;
+    }
+
+    const Eigen::VectorXd b = impl.right_hand_side(drive_V, sense_V);
+    if (alpha == 0.0) {
+        const Eigen::VectorXd x = impl.factor.solve(b);
+        impl.extract(x, G, alpha, s);
+        check_currents(s);
+        s.iterations = 1;
+        return s;
+    }
+
+    // Sinh cells: fixed point on secant conductances, from the ideal-wire voltages.
+    impl.cell_sums(G, alpha, s);
+    check_currents(s);
+    Eigen::VectorXd previous_A = s.column_current_A;
+    Eigen::MatrixXd secant_S(impl.rows, impl.cols);
+    Factor factor;
+    double change = std::numeric_limits<double>::infinity();
+    for (int iteration = 1; iteration <= options_.max_iterations; ++iteration) {
+        for (Eigen::Index j = 0; j < impl.cols; ++j)
+            for (Eigen::Index i = 0; i < impl.rows; ++i) {
+                const double V = s.row_node_V(i, j) - s.column_node_V(i, j);
+                secant_S(i, j) = cell_secant_conductance_S(G(i, j), V, alpha);
+                if (!std::isfinite(secant_S(i, j)))
+                    fail(fmt::format("cell ({}, {}) current overflows at {} V (iv_alpha_per_V = {})", i, j, V,
+                                     alpha));
+            }
+        const SparseMatrix A = impl.with_cells(secant_S);
+        if (iteration == 1) factor.analyzePattern(A);
+        factor.factorize(A);
+        ++impl_->factorizations;
+        if (factor.info() != Eigen::Success)
+            fail(fmt::format("the nodal conductance matrix could not be factorized at iteration {}", iteration));
+        impl.extract(factor.solve(b), G, alpha, s);
+        check_currents(s);
+        const double scale = s.column_current_A.cwiseAbs().maxCoeff();
+        const double delta = (s.column_current_A - previous_A).cwiseAbs().maxCoeff();
+        change = scale > 0.0 ? delta / scale : (delta == 0.0 ? 0.0 : std::numeric_limits<double>::infinity());
+        previous_A = s.column_current_A;
+        if (iteration >= 2 && change <= options_.relative_tolerance) {
+            s.iterations = iteration;
+            return s;
+        }
+    }
+    fail(fmt::format("the sinh-cell iteration did not converge in {} iterations (last relative change of the "
+                     "column currents {:.3g}, tolerance {:.3g})",
+                     options_.max_iterations, change, options_.relative_tolerance));
+}
+
+}  // namespace nladc

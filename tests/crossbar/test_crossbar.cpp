@@ -1,0 +1,500 @@
+// The crossbar network solver against independent references: hand-written nodal
+// equations, closed forms, ngspice on the same netlist, and the network's physics
+// (superposition, reciprocity, conservation, the r -> 0 limit).
+#include <catch2/catch.hpp>
+
+#include <Eigen/Dense>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "../support.hpp"
+#include "nladc/core/error.hpp"
+#include "nladc/core/random.hpp"
+#include "nladc/crossbar/crossbar.hpp"
+
+using namespace nladc;
+
+namespace {
+
+/// max_k |a_k - b_k| / max_k |b_k|
+double relative_error(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b)
+{
+    REQUIRE(a.rows() == b.rows());
+    REQUIRE(a.cols() == b.cols());
+    return (a - b).cwiseAbs().maxCoeff() / b.cwiseAbs().maxCoeff();
+}
+
+/// max_k |a_k - b_k| / |b_k| (every b_k nonzero)
+double elementwise_relative_error(const Eigen::VectorXd& a, const Eigen::VectorXd& b)
+{
+    REQUIRE(a.size() == b.size());
+    double worst = 0.0;
+    for (Eigen::Index k = 0; k < a.size(); ++k) {
+        REQUIRE(b(k) != 0.0);
+        worst = std::max(worst, std::abs(a(k) - b(k)) / std::abs(b(k)));
+    }
+    return worst;
+}
+
+Eigen::MatrixXd random_conductances(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed, double lo = 1e-6,
+                                    double hi = 4e-4)
+{
+    RandomStream random(seed, 0);
+    Eigen::MatrixXd G(rows, cols);
+    for (Eigen::Index i = 0; i < rows; ++i)
+        for (Eigen::Index j = 0; j < cols; ++j) G(i, j) = lo + (hi - lo) * random.uniform();
+    return G;
+}
+
+Eigen::VectorXd random_voltages(Eigen::Index n, std::uint64_t seed, double lo = 0.0, double hi = 0.2)
+{
+    RandomStream random(seed, 1);
+    Eigen::VectorXd v(n);
+    for (Eigen::Index k = 0; k < n; ++k) v(k) = lo + (hi - lo) * random.uniform();
+    return v;
+}
+
+std::string error_message(const std::function<void()>& action)
+{
+    try {
+        action();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no Error thrown)";
+}
+
+/// Writes the crossbar as an ngspice netlist (resistor cells, or B-source sinh cells
+/// when alpha > 0), runs `ngspice -b` and returns the currents into the sense nodes.
+Eigen::VectorXd ngspice_column_currents(const Eigen::MatrixXd& G, double r_ohm, double alpha,
+                                        const Eigen::VectorXd& drive_V)
+{
+    const Eigen::Index R = G.rows(), C = G.cols();
+    std::ostringstream net;
+    net << "* nladc crossbar test network\n";
+    for (Eigen::Index i = 0; i < R; ++i) {
+        net << fmt::format("Vd{0} d{0} 0 DC {1:.17g}\n", i, drive_V(i));
+        net << fmt::format("Rd{0} d{0} r{0}_0 {1:.17g}\n", i, r_ohm);
+        for (Eigen::Index j = 0; j + 1 < C; ++j)
+            net << fmt::format("Rr{0}_{1} r{0}_{1} r{0}_{2} {3:.17g}\n", i, j, j + 1, r_ohm);
+    }
+    for (Eigen::Index j = 0; j < C; ++j) {
+        for (Eigen::Index i = 0; i + 1 < R; ++i)
+            net << fmt::format("Rc{0}_{1} c{0}_{1} c{2}_{1} {3:.17g}\n", i, j, i + 1, r_ohm);
+        net << fmt::format("Rs{0} c{1}_{0} s{0} {2:.17g}\n", j, R - 1, r_ohm);
+        net << fmt::format("Vs{0} s{0} 0 DC 0\n", j);
+    }
+    for (Eigen::Index i = 0; i < R; ++i)
+        for (Eigen::Index j = 0; j < C; ++j) {
+            if (alpha == 0.0)
+                net << fmt::format("Rx{0}_{1} r{0}_{1} c{0}_{1} {2:.17g}\n", i, j, 1.0 / G(i, j));
+            else
+                net << fmt::format("Bx{0}_{1} r{0}_{1} c{0}_{1} I = {2:.17g}*sinh({3:.17g}*V(r{0}_{1},c{0}_{1}))/"
+                                   "{3:.17g}\n",
+                                   i, j, G(i, j), alpha);
+        }
+    net << ".options reltol=1e-9 abstol=1e-18 vntol=1e-12\n.op\n.control\nrun\nset numdgt=17\n";
+    for (Eigen::Index j = 0; j < C; ++j) net << fmt::format("print i(vs{})\n", j);
+    net << "quit\n.endc\n.end\n";
+
+    test::ScratchDir dir;
+    const auto netlist = dir / "crossbar.cir", output = dir / "ngspice.out";
+    test::write_text(netlist, net.str());
+    const std::string command = fmt::format("cd '{}' && LC_ALL=C LANG=C /usr/bin/ngspice -b '{}' > '{}' 2>&1",
+                                            dir.path().string(), netlist.string(), output.string());
+    const int status = std::system(command.c_str());
+    const std::string text = test::slurp(output);
+    INFO(text);
+    REQUIRE(status == 0);
+
+    Eigen::VectorXd current = Eigen::VectorXd::Constant(C, std::nan(""));
+    const std::regex line(R"(^i\(vs(\d+)\)\s*=\s*(\S+)\s*$)", std::regex::icase);
+    std::istringstream in(text);
+    for (std::string s; std::getline(in, s);) {
+        std::smatch m;
+        if (std::regex_match(s, m, line)) {
+            const long j = std::stol(m[1].str());
+            REQUIRE(j < C);
+            if (std::isnan(current(j))) current(j) = std::strtod(m[2].str().c_str(), nullptr);
+        }
+    }
+    REQUIRE(current.allFinite());
+    return current;
+}
+
+CrossbarNetwork make_network(Eigen::MatrixXd G, double r_ohm, double alpha = 0.0, std::vector<bool> floating = {})
+{
+    CrossbarNetwork network;
+    network.conductance_S = std::move(G);
+    network.wire_resistance_ohm = r_ohm;
+    network.iv_alpha_per_V = alpha;
+    network.column_floating = std::move(floating);
+    return network;
+}
+
+}  // namespace
+
+TEST_CASE("1x1 crossbar: the series circuit driver-wire-cell-wire-sense", "[crossbar]")
+{
+    const double G = 2e-3, r = 7.0, vd = 0.3, vs = 0.05;
+    const CrossbarSolver solver(make_network(Eigen::MatrixXd::Constant(1, 1, G), r));
+    const auto s = solver.solve(Eigen::VectorXd::Constant(1, vd), Eigen::VectorXd::Constant(1, vs));
+    const double I = (vd - vs) / (2.0 * r + 1.0 / G);
+    CHECK(s.column_current_A(0) == Approx(I).epsilon(1e-14));
+    CHECK(s.row_current_A(0) == Approx(I).epsilon(1e-14));
+    CHECK(s.row_node_V(0, 0) == Approx(vd - I * r).epsilon(1e-14));
+    CHECK(s.column_node_V(0, 0) == Approx(vs + I * r).epsilon(1e-14));
+    CHECK(s.iterations == 1);
+}
+
+TEST_CASE("2x2 crossbar with wire resistance against hand-written nodal equations", "[crossbar]")
+{
+    const double r = 10.0, g = 1.0 / r;
+    const double G00 = 1.0e-3, G01 = 3.0e-3, G10 = 2.5e-3, G11 = 0.5e-3;
+    const double d0 = 0.2, d1 = 0.13, s0 = 0.0, s1 = 0.02;
+    Eigen::MatrixXd Gm(2, 2);
+    Gm << G00, G01, G10, G11;
+    const bool floating1 = GENERATE(false, true);
+    INFO("column 1 floating: " << floating1);
+
+    // Unknowns x = [v00 v01 v10 v11 u00 u01 u10 u11]; one KCL equation per node
+    // (currents leaving the node), written out term by term.
+    enum { v00, v01, v10, v11, u00, u01, u10, u11 };
+    Eigen::Matrix<double, 8, 8> A = Eigen::Matrix<double, 8, 8>::Zero();
+    Eigen::Matrix<double, 8, 1> b = Eigen::Matrix<double, 8, 1>::Zero();
+    // v00: g(v00 - d0) + g(v00 - v01) + G00(v00 - u00) = 0
+    A(v00, v00) = 2 * g + G00, A(v00, v01) = -g, A(v00, u00) = -G00, b(v00) = g * d0;
+    // v01: g(v01 - v00) + G01(v01 - u01) = 0
+    A(v01, v01) = g + G01, A(v01, v00) = -g, A(v01, u01) = -G01;
+    // v10: g(v10 - d1) + g(v10 - v11) + G10(v10 - u10) = 0
+    A(v10, v10) = 2 * g + G10, A(v10, v11) = -g, A(v10, u10) = -G10, b(v10) = g * d1;
+    // v11: g(v11 - v10) + G11(v11 - u11) = 0
+    A(v11, v11) = g + G11, A(v11, v10) = -g, A(v11, u11) = -G11;
+    // u00: G00(u00 - v00) + g(u00 - u10) = 0
+    A(u00, u00) = G00 + g, A(u00, v00) = -G00, A(u00, u10) = -g;
+    // u10: G10(u10 - v10) + g(u10 - u00) + g(u10 - s0) = 0
+    A(u10, u10) = G10 + 2 * g, A(u10, v10) = -G10, A(u10, u00) = -g, b(u10) = g * s0;
+    // u01: G01(u01 - v01) + g(u01 - u11) = 0
+    A(u01, u01) = G01 + g, A(u01, v01) = -G01, A(u01, u11) = -g;
+    // u11: G11(u11 - v11) + g(u11 - u01) [+ g(u11 - s1) unless column 1 floats] = 0
+    A(u11, u11) = G11 + (floating1 ? 1 : 2) * g, A(u11, v11) = -G11, A(u11, u01) = -g;
+    b(u11) = floating1 ? 0.0 : g * s1;
+    const Eigen::Matrix<double, 8, 1> x = A.fullPivLu().solve(b);
+    REQUIRE((A * x - b).cwiseAbs().maxCoeff() < 1e-15);
+    Eigen::Vector2d I_ref(g * (x(u10) - s0), floating1 ? 0.0 : g * (x(u11) - s1));
+    Eigen::Vector2d I_drive_ref(g * (d0 - x(v00)), g * (d1 - x(v10)));
+    Eigen::Matrix2d v_ref, u_ref;
+    v_ref << x(v00), x(v01), x(v10), x(v11);
+    u_ref << x(u00), x(u01), x(u10), x(u11);
+
+    const CrossbarSolver solver(make_network(Gm, r, 0.0, {false, floating1}));
+    const auto s = solver.solve(Eigen::Vector2d(d0, d1), Eigen::Vector2d(s0, s1));
+    double worst = std::abs(s.column_current_A(0) - I_ref(0)) / std::abs(I_ref(0));
+    if (floating1) CHECK(s.column_current_A(1) == 0.0);
+    else worst = std::max(worst, std::abs(s.column_current_A(1) - I_ref(1)) / std::abs(I_ref(1)));
+    worst = std::max(worst, elementwise_relative_error(s.row_current_A, I_drive_ref));
+    for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+            worst = std::max(worst, std::abs(s.row_node_V(i, j) - v_ref(i, j)) / std::abs(v_ref(i, j)));
+            worst = std::max(worst, std::abs(s.column_node_V(i, j) - u_ref(i, j)) / std::abs(u_ref(i, j)));
+        }
+    INFO("worst relative error of currents and node voltages: " << worst);
+    CHECK(worst < 1e-12);
+    // The IR drop is not negligible here: the ideal-wire currents differ by > 1 %.
+    const Eigen::VectorXd ideal = ideal_column_currents(Gm, Eigen::Vector2d(d0, d1), Eigen::Vector2d(s0, s1));
+    CHECK(std::abs(ideal(0) - I_ref(0)) > 0.01 * std::abs(I_ref(0)));
+}
+
+TEST_CASE("8x8 resistive crossbar against ngspice", "[crossbar][ngspice]")
+{
+    const Eigen::MatrixXd G = random_conductances(8, 8, 2024);
+    const Eigen::VectorXd drive = random_voltages(8, 2024);
+    const double r = 2.5;
+    const Eigen::VectorXd reference = ngspice_column_currents(G, r, 0.0, drive);
+    const CrossbarSolver solver(make_network(G, r));
+    const auto s = solver.solve(drive, Eigen::VectorXd::Zero(8));
+    const double error = elementwise_relative_error(s.column_current_A, reference);
+    INFO("max relative error vs ngspice: " << error);
+    CHECK(error < 1e-6);
+    // The comparison resolves the IR drop: the ideal-wire currents are further off.
+    const double ideal_error =
+        elementwise_relative_error(ideal_column_currents(G, drive, Eigen::VectorXd::Zero(8)), reference);
+    INFO("ideal-wire error vs ngspice: " << ideal_error);
+    CHECK(ideal_error > 100.0 * error);
+}
+
+TEST_CASE("8x8 sinh-cell crossbar against ngspice B-sources", "[crossbar][ngspice]")
+{
+    const Eigen::MatrixXd G = random_conductances(8, 8, 2024);
+    const Eigen::VectorXd drive = random_voltages(8, 2024);
+    const double r = 2.5, alpha = 5.0;
+    const Eigen::VectorXd reference = ngspice_column_currents(G, r, alpha, drive);
+    const CrossbarSolver solver(make_network(G, r, alpha));
+    const auto s = solver.solve(drive, Eigen::VectorXd::Zero(8));
+    const double error = elementwise_relative_error(s.column_current_A, reference);
+    INFO("max relative error vs ngspice: " << error << ", iterations " << s.iterations);
+    CHECK(error < 1e-6);
+    CHECK(s.iterations >= 2);
+    CHECK(s.iterations < 20);
+    // Distinguishable from both the ohmic network and the ideal-wire sinh currents.
+    const auto ohmic = CrossbarSolver(make_network(G, r)).solve(drive, Eigen::VectorXd::Zero(8));
+    CHECK(elementwise_relative_error(ohmic.column_current_A, reference) > 100.0 * error);
+    CHECK(elementwise_relative_error(ideal_column_currents(G, drive, Eigen::VectorXd::Zero(8), alpha), reference) >
+          100.0 * error);
+}
+
+TEST_CASE("wire resistance -> 0 converges to the ideal fast path; r = 0 is the fast path", "[crossbar]")
+{
+    const Eigen::MatrixXd G = random_conductances(6, 5, 7);
+    const Eigen::VectorXd drive = random_voltages(6, 7);
+    const Eigen::VectorXd sense = random_voltages(5, 8, -0.02, 0.02);
+    const double alpha = GENERATE(0.0, 5.0);
+    INFO("alpha = " << alpha);
+    const Eigen::VectorXd ideal = ideal_column_currents(G, drive, sense, alpha);
+
+    const auto exact = CrossbarSolver(make_network(G, 0.0, alpha)).solve(drive, sense);
+    CHECK(exact.column_current_A == ideal);
+    CHECK(exact.iterations == 0);
+    for (Eigen::Index j = 0; j < 5; ++j) CHECK((exact.row_node_V.col(j) - drive).cwiseAbs().maxCoeff() == 0.0);
+    for (Eigen::Index i = 0; i < 6; ++i)
+        CHECK((exact.column_node_V.row(i).transpose() - sense).cwiseAbs().maxCoeff() == 0.0);
+
+    double previous = std::numeric_limits<double>::infinity();
+    for (double r : {1.0, 1e-2, 1e-4, 1e-6}) {
+        const auto s = CrossbarSolver(make_network(G, r, alpha)).solve(drive, sense);
+        const double error = relative_error(s.column_current_A, ideal);
+        INFO("r = " << r << " relative error " << error);
+        CHECK(error < 0.5 * previous);  // first order in r: drops ~100x per step
+        previous = error;
+    }
+    CHECK(previous < 1e-8);
+}
+
+TEST_CASE("ohmic crossbar is linear: superposition, scaling, common-mode shift, reciprocity", "[crossbar]")
+{
+    const Eigen::MatrixXd G = random_conductances(7, 9, 11);
+    const CrossbarSolver solver(make_network(G, 4.0));
+    const Eigen::VectorXd d1 = random_voltages(7, 1), d2 = random_voltages(7, 2, -0.1, 0.1);
+    const Eigen::VectorXd s1 = random_voltages(9, 3, -0.01, 0.01), s2 = random_voltages(9, 4, -0.01, 0.01);
+    const auto a = solver.solve(d1, s1), b = solver.solve(d2, s2), ab = solver.solve(d1 + d2, s1 + s2);
+    CHECK(relative_error(ab.column_current_A, a.column_current_A + b.column_current_A) < 1e-12);
+    CHECK(relative_error(ab.row_node_V, a.row_node_V + b.row_node_V) < 1e-12);
+    CHECK(relative_error(ab.column_node_V, a.column_node_V + b.column_node_V) < 1e-12);
+    const auto scaled = solver.solve(-3.0 * d1, -3.0 * s1);
+    CHECK(relative_error(scaled.column_current_A, -3.0 * a.column_current_A) < 1e-12);
+
+    // Only voltage differences matter (holds for sinh cells too).
+    for (double alpha : {0.0, 5.0}) {
+        const CrossbarSolver any(make_network(G, 4.0, alpha));
+        const auto base = any.solve(d1, s1);
+        const auto shifted = any.solve(d1.array() + 0.25, s1.array() + 0.25);
+        CHECK(relative_error(shifted.column_current_A, base.column_current_A) < 1e-10);
+        CHECK((shifted.row_node_V.array() - base.row_node_V.array() - 0.25).abs().maxCoeff() < 1e-12);
+        CHECK((shifted.column_node_V.array() - base.column_node_V.array() - 0.25).abs().maxCoeff() < 1e-12);
+    }
+
+    // Conservation: what the drivers deliver reaches the sense nodes.
+    CHECK(std::abs(a.row_current_A.sum() - a.column_current_A.sum()) < 1e-13 * a.column_current_A.cwiseAbs().sum());
+
+    // Reciprocity of the symmetric network: 1 V on driver i -> current into sense j
+    // equals minus the current driver i delivers when sense j alone is at 1 V.
+    for (Eigen::Index i : {0, 3, 6})
+        for (Eigen::Index j : {0, 4, 8}) {
+            const auto from_row = solver.solve(Eigen::VectorXd::Unit(7, i), Eigen::VectorXd::Zero(9));
+            const auto from_column = solver.solve(Eigen::VectorXd::Zero(7), Eigen::VectorXd::Unit(9, j));
+            CHECK(from_column.row_current_A(i) == Approx(-from_row.column_current_A(j)).epsilon(1e-12));
+        }
+}
+
+TEST_CASE("ohmic crossbar factorizes once; solves are thread-safe", "[crossbar]")
+{
+    const Eigen::MatrixXd G = random_conductances(16, 12, 5);
+    const CrossbarSolver solver(make_network(G, 1.5));
+    CHECK(solver.factorization_count() == 1);
+    std::vector<Eigen::VectorXd> serial;
+    for (std::uint64_t k = 0; k < 40; ++k)
+        serial.push_back(solver.solve(random_voltages(16, 100 + k), Eigen::VectorXd::Zero(12)).column_current_A);
+    CHECK(solver.factorization_count() == 1);
+
+    std::vector<std::vector<Eigen::VectorXd>> parallel(4);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (std::uint64_t k = 0; k < 40; ++k)
+                parallel[t].push_back(
+                    solver.solve(random_voltages(16, 100 + k), Eigen::VectorXd::Zero(12)).column_current_A);
+        });
+    for (auto& thread : threads) thread.join();
+    for (const auto& results : parallel)
+        for (std::size_t k = 0; k < 40; ++k) CHECK(results[k] == serial[k]);
+    CHECK(solver.factorization_count() == 1);
+
+    CHECK(CrossbarSolver(make_network(G, 0.0)).factorization_count() == 0);
+    const CrossbarSolver nonlinear(make_network(G, 1.5, 5.0));
+    CHECK(nonlinear.factorization_count() == 0);
+    const auto s = nonlinear.solve(random_voltages(16, 9), Eigen::VectorXd::Zero(12));
+    CHECK(nonlinear.factorization_count() == s.iterations);
+}
+
+TEST_CASE("floating columns carry no current and keep their nodes determined", "[crossbar]")
+{
+    Eigen::MatrixXd G = random_conductances(5, 4, 21);
+    const Eigen::VectorXd drive = random_voltages(5, 21);
+    const Eigen::VectorXd sense = Eigen::VectorXd::Zero(4);
+    for (double alpha : {0.0, 5.0})
+        for (double r : {0.0, 3.0}) {
+            INFO("alpha = " << alpha << ", r = " << r);
+            const auto s = CrossbarSolver(make_network(G, r, alpha, {false, true, false, false})).solve(drive, sense);
+            CHECK(s.column_current_A(1) == 0.0);
+            CHECK(s.column_current_A(0) != 0.0);
+            // The floating column sits between the lowest and highest drive voltage,
+            // its cell currents cancel, and the drivers' current reaches the sense nodes.
+            CHECK(s.column_node_V.col(1).minCoeff() > drive.minCoeff());
+            CHECK(s.column_node_V.col(1).maxCoeff() < drive.maxCoeff());
+            double net = 0.0, gross = 0.0;
+            for (Eigen::Index i = 0; i < 5; ++i) {
+                const double I = cell_current_A(G(i, 1), s.row_node_V(i, 1) - s.column_node_V(i, 1), alpha);
+                net += I;
+                gross += std::abs(I);
+            }
+            CHECK(std::abs(net) < 1e-12 * gross);
+            CHECK(std::abs(s.row_current_A.sum() - s.column_current_A.sum()) < 1e-12 * s.row_current_A.sum());
+            if (alpha == 0.0 && r == 0.0)
+                CHECK(s.column_node_V(0, 1) == Approx(G.col(1).dot(drive) / G.col(1).sum()).epsilon(1e-14));
+        }
+
+    // A floating column whose cells are all zero is connected to nothing: it is
+    // pinned to its sense voltage and the rest of the network is unaffected.
+    G.col(2).setZero();
+    const Eigen::VectorXd sense2 = Eigen::Vector4d(0.0, 0.0, 0.03, 0.0);
+    for (double alpha : {0.0, 5.0}) {
+        const auto isolated =
+            CrossbarSolver(make_network(G, 3.0, alpha, {false, false, true, false})).solve(drive, sense2);
+        const auto connected = CrossbarSolver(make_network(G, 3.0, alpha)).solve(drive, sense2);
+        CHECK(isolated.column_current_A(2) == 0.0);
+        CHECK(connected.column_current_A(2) == 0.0);
+        CHECK((isolated.column_node_V.col(2).array() == 0.03).all());
+        CHECK(relative_error(isolated.column_current_A, connected.column_current_A) < 1e-13);
+        CHECK(relative_error(isolated.row_node_V, connected.row_node_V) < 1e-13);
+    }
+}
+
+TEST_CASE("invalid networks and inputs throw naming the entry", "[crossbar]")
+{
+    const Eigen::MatrixXd G = random_conductances(5, 3, 3);
+    auto with = [&](auto edit) {
+        CrossbarNetwork network = make_network(G, 1.0);
+        edit(network);
+        return error_message([&] { CrossbarSolver solver(network); });
+    };
+    using Catch::Matchers::Contains;
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.conductance_S(3, 1) = -1e-5; }),
+               Contains("conductance_S(3, 1) = -1e-05 is negative"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.conductance_S(4, 2) = std::nan(""); }),
+               Contains("conductance_S(4, 2) = nan is not finite"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.conductance_S(0, 0) = INFINITY; }),
+               Contains("conductance_S(0, 0) = inf is not finite"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.wire_resistance_ohm = -2.0; }),
+               Contains("wire_resistance_ohm = -2 is not a finite value >= 0"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.wire_resistance_ohm = std::nan(""); }),
+               Contains("wire_resistance_ohm = nan"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.wire_resistance_ohm = 1e-320; }), Contains("1/r overflows"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.iv_alpha_per_V = -1.0; }),
+               Contains("iv_alpha_per_V = -1 is not a finite value >= 0"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.column_floating = {true, false}; }),
+               Contains("column_floating has 2 entries, conductance_S has 3 columns"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.conductance_S.resize(0, 3); }), Contains("conductance_S is 0 x 3"));
+    CHECK_THAT(error_message([&] { CrossbarSolver(make_network(G, 1.0), {0.0, 10}); }),
+               Contains("relative_tolerance = 0"));
+    CHECK_THAT(error_message([&] { CrossbarSolver(make_network(G, 1.0), {1e-12, 0}); }),
+               Contains("max_iterations = 0 is below 1"));
+
+    for (double r : {0.0, 1.0}) {
+        const CrossbarSolver solver(make_network(G, r));
+        CHECK_THAT(error_message([&] { solver.solve(Eigen::VectorXd::Zero(4), Eigen::VectorXd::Zero(3)); }),
+                   Contains("drive_V has 4 entries, the network has 5 rows"));
+        CHECK_THAT(error_message([&] { solver.solve(Eigen::VectorXd::Zero(5), Eigen::VectorXd::Zero(2)); }),
+                   Contains("sense_V has 2 entries, the network has 3 columns"));
+        Eigen::VectorXd bad = Eigen::VectorXd::Zero(5);
+        bad(2) = std::nan("");
+        CHECK_THAT(error_message([&] { solver.solve(bad, Eigen::VectorXd::Zero(3)); }),
+                   Contains("drive_V(2) = nan is not finite"));
+    }
+    Eigen::MatrixXd negative = G;
+    negative(1, 2) = -3e-4;
+    const Eigen::VectorXd zero5 = Eigen::VectorXd::Zero(5), zero3 = Eigen::VectorXd::Zero(3);
+    CHECK_THAT(error_message([&] { ideal_column_currents(negative, zero5, zero3); }),
+               Contains("conductance_S(1, 2) = -0.0003 is negative"));
+    CHECK_THAT(error_message([&] { ideal_column_currents(G, Eigen::VectorXd::Constant(5, 1.0), zero3, 1e4); }),
+               Contains("current is not finite"));
+
+    // Non-convergence: heavy wires and strong nonlinearity with too few iterations.
+    const CrossbarSolver slow(make_network(Eigen::MatrixXd::Constant(6, 6, 5e-2), 20.0, 8.0), {1e-14, 3});
+    CHECK_THAT(error_message([&] { slow.solve(Eigen::VectorXd::Constant(6, 1.0), Eigen::VectorXd::Zero(6)); }),
+               Contains("did not converge in 3 iterations") && Contains("relative change"));
+}
+
+TEST_CASE("ideal fast path against a direct double loop", "[crossbar]")
+{
+    const Eigen::MatrixXd G = random_conductances(13, 7, 31);
+    const Eigen::VectorXd drive = random_voltages(13, 31, -0.2, 0.3);
+    const Eigen::VectorXd sense = random_voltages(7, 32, -0.05, 0.05);
+    for (double alpha : {0.0, 0.5, 5.0}) {
+        Eigen::VectorXd loop = Eigen::VectorXd::Zero(7);
+        for (int j = 0; j < 7; ++j)
+            for (int i = 0; i < 13; ++i) {
+                const double V = drive(i) - sense(j);
+                loop(j) += alpha == 0.0 ? G(i, j) * V : G(i, j) * std::sinh(alpha * V) / alpha;
+            }
+        const Eigen::VectorXd fast = ideal_column_currents(G, drive, sense, alpha);
+        INFO("alpha = " << alpha);
+        CHECK(relative_error(fast, loop) < 1e-13);
+    }
+    // Small-signal: sinh cells approach ohmic ones as alpha -> 0.
+    const Eigen::VectorXd ohmic = ideal_column_currents(G, drive, sense, 0.0);
+    CHECK(relative_error(ideal_column_currents(G, drive, sense, 1e-6), ohmic) < 1e-11);
+    // Exact numbers: 2 rows, 1 column.
+    Eigen::MatrixXd g2(2, 1);
+    g2 << 1e-4, 2e-4;
+    CHECK(ideal_column_currents(g2, Eigen::Vector2d(0.5, 0.25), Eigen::VectorXd::Constant(1, 0.125))(0) ==
+          Approx(1e-4 * 0.375 + 2e-4 * 0.125).epsilon(1e-15));
+}
+
+TEST_CASE("crossbar solver timings (64x64, 128x32)", "[.][crossbar-timing]")
+{
+    using Clock = std::chrono::steady_clock;
+    for (auto [rows, cols] : {std::pair<int, int>{64, 64}, {128, 32}}) {
+        const Eigen::MatrixXd G = random_conductances(rows, cols, 77);
+        const auto t0 = Clock::now();
+        const CrossbarSolver solver(make_network(G, 2.5));
+        const auto t1 = Clock::now();
+        const int solves = 200;
+        double checksum = 0.0;
+        for (int k = 0; k < solves; ++k)
+            checksum +=
+                solver.solve(random_voltages(rows, static_cast<std::uint64_t>(k)), Eigen::VectorXd::Zero(cols))
+                    .column_current_A.sum();
+        const auto t2 = Clock::now();
+        const CrossbarSolver nonlinear(make_network(G, 2.5, 5.0));
+        const auto sinh = nonlinear.solve(random_voltages(rows, 1), Eigen::VectorXd::Zero(cols));
+        const auto t3 = Clock::now();
+        const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+        std::cout << fmt::format("{}x{}: factorize {:.2f} ms, solve {:.3f} ms, sinh solve {:.2f} ms ({} iterations)"
+                                 " [checksum {:.3g}]\n",
+                                 rows, cols, ms(t1 - t0), ms(t2 - t1) / solves, ms(t3 - t2), sinh.iterations,
+                                 checksum);
+    }
+}
