@@ -19,20 +19,20 @@ std::string short_value(const Json& value)
     return text;
 }
 
+/// Optimal string alignment distance: edits and adjacent transpositions ("mxa" -> "max" is 1).
 std::size_t edit_distance(std::string_view a, std::string_view b)
 {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i)
         for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = up;
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
         }
-    }
-    return row[b.size()];
+    return d[a.size()][b.size()];
 }
 
 void sanitize(OrderedJson& value)
@@ -90,7 +90,7 @@ JsonPlace JsonPlace::index(std::size_t i) const { return JsonPlace(file_, fmt::f
 
 void JsonPlace::fail(const std::string& detail) const { throw InputError(file_, path_, detail); }
 
-void reject_unknown_keys(const Json& object, const JsonPlace& place, std::initializer_list<std::string_view> allowed)
+void reject_unknown_keys(const Json& object, const JsonPlace& place, const std::vector<std::string_view>& allowed)
 {
     if (!object.is_object()) place.fail(fmt::format("expected an object, found {}", short_value(object)));
     for (const auto& [key, value] : object.items()) {

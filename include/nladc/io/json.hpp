@@ -3,7 +3,7 @@
 // a semantic error gives the key path ("layers.conv1.levels[3]") and the value.
 
 #include <filesystem>
-#include <initializer_list>
+#include <vector>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -39,7 +39,7 @@ private:
 
 /// Throws InputError for the first key of `object` not in `allowed` (a misspelt key
 /// must not be silently ignored), naming the closest allowed key when one is near.
-void reject_unknown_keys(const Json& object, const JsonPlace& place, std::initializer_list<std::string_view> allowed);
+void reject_unknown_keys(const Json& object, const JsonPlace& place, const std::vector<std::string_view>& allowed);
 
 /// Typed getters: fail with the place and the offending value when the type is wrong.
 const Json& require(const Json& object, const JsonPlace& place, std::string_view key);

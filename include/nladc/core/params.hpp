@@ -1,0 +1,40 @@
+#pragma once
+// Parameter tables: one row per member of a plain parameter struct, giving its
+// JSON key (with the SI unit as suffix), unit, allowed range or choices, default
+// provenance and meaning. The same table drives JSON loading (unknown keys are
+// errors), validation, the dump of the effective values into every output, and
+// the generated documentation, so nothing is written three times.
+
+#include <limits>
+#include <utility>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace nladc {
+
+template <class S>
+struct ParamField {
+    using Member = std::variant<double S::*, int S::*, bool S::*, std::string S::*>;
+    ParamField(std::string_view key_, Member member_, std::string_view unit_, std::string_view doc_,
+               std::string_view provenance_, double min_ = -std::numeric_limits<double>::infinity(),
+               double max_ = std::numeric_limits<double>::infinity(), std::vector<std::string_view> choices_ = {})
+        : key(key_), member(member_), unit(unit_), doc(doc_), provenance(provenance_), min(min_), max(max_),
+          choices(std::move(choices_))
+    {
+    }
+    std::string_view key;         ///< JSON key, e.g. "g_max_S"
+    Member member;
+    std::string_view unit;        ///< "S", "V", "s", "F", "Hz", "ohm", "J", "W", "m", "" ...
+    std::string_view doc;         ///< what it means
+    std::string_view provenance;  ///< where the default comes from ("ReADC, Nat. Commun. 2025", "choice", ...)
+    double min = -std::numeric_limits<double>::infinity();  ///< inclusive numeric range
+    double max = std::numeric_limits<double>::infinity();
+    std::vector<std::string_view> choices;  ///< allowed strings (empty: any)
+};
+
+template <class S>
+using ParamTable = std::vector<ParamField<S>>;
+
+}  // namespace nladc

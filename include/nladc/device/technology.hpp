@@ -1,0 +1,107 @@
+#pragma once
+// The technology file: every physical parameter of the in-memory NL-ADC, in SI
+// units, with its default and provenance (BRIEF §2). Sections:
+//   device      RRAM cell: conductance window, variation, I-V, program-and-verify
+//   array       crossbar geometry, wires, read voltage, input encoding
+//   sense       integrator (or TIA) shared by the MAC pair and the replica column
+//   comparator  StrongARM-style latch: offset, noise, hysteresis, regeneration, kickback
+//   counter     ramp clock, early stop, energy
+// `nladc tech --defaults` prints the defaults; `nladc tech --describe` the table
+// of every key (docs/technology.md is generated from it).
+
+#include <string>
+#include <utility>
+
+#include "nladc/core/params.hpp"
+
+namespace nladc {
+
+struct DeviceParams {
+    std::string cell_type = "1T1R";      ///< 0T1R | 1T1R | 8T-SRAM
+    double g_min_S = 100e-6;             ///< lower end of the programmable window
+    double g_max_S = 400e-6;             ///< upper end of the programmable window
+    double g_off_S = 1e-6;               ///< off-state (HRS) conductance: stuck-at-OFF and unprogrammed cells
+    double g_stuck_on_S = 400e-6;        ///< conductance of a stuck-at-ON cell
+    double program_sigma_S = 2.73e-6;    ///< device-to-device programming error (absolute)
+    double program_sigma_rel = 0.0;      ///< programming error relative to the target
+    double read_noise_sigma_S = 0.14e-6; ///< cycle-to-cycle read noise
+    double stuck_off_probability = 1e-3;
+    double stuck_on_probability = 5e-4;
+    double iv_alpha_per_V = 0.0;         ///< I = G sinh(alpha V) / alpha; 0 = ohmic
+    double drift_factor = 1.0;           ///< common multiplicative conductance drift
+    double drift_sigma_rel = 0.0;        ///< per-cell spread of the drift factor
+    double verify_tolerance_S = 5e-6;    ///< program-and-verify acceptance band
+    int verify_max_iterations = 20;
+    double access_resistance_ohm = 200.0;  ///< 1T1R access transistor on-resistance (0T1R: unused)
+};
+
+struct ArrayParams {
+    int rows = 128;
+    int columns = 32;
+    double wire_resistance_ohm = 1.0;    ///< per wire segment (row and column), 0 = ideal wires
+    int mac_column = 0;                  ///< G+ column of the differential pair; G- is mac_column + 1
+    int replica_column = 31;             ///< column holding the replica (reference) cells
+    double v_read_V = 0.2;
+    int input_bits = 8;                  ///< B_in: inputs x in [0, 1] are quantized to 2^B_in - 1 steps
+    std::string input_encoding = "amplitude";  ///< amplitude (x V_read) | pulse-width (V_read for x T)
+    double background_conductance_S = 100e-6;  ///< cells of the other columns (load on the row wires)
+    double feature_size_m = 65e-9;       ///< F, for the area model
+};
+
+struct SenseParams {
+    std::string mode = "integrator";     ///< integrator | tia
+    double integration_time_s = 2e-9;    ///< T: MAC and each ramp step integrate for T
+    double reset_time_s = 0.5e-9;        ///< integrator reset before each integration
+    double capacitance_F = 0.0;          ///< integrating capacitor C; 0 = sized at mapping (swing_fraction)
+    double tia_resistance_ohm = 0.0;     ///< TIA feedback resistor; 0 = sized at mapping
+    double swing_fraction = 0.7;         ///< auto sizing: the top threshold uses this share of output_swing_V
+    double output_swing_V = 0.8;         ///< largest output excursion from the reset level
+    double opamp_gain = 1000.0;          ///< DC gain A0 (V/V); 1000 = 60 dB
+    double opamp_gbw_Hz = 2e9;           ///< gain-bandwidth product (single-pole op-amp)
+    double opamp_output_resistance_ohm = 2000.0;  ///< drives the output node (and the shared ramp line)
+    double opamp_power_W = 200e-6;       ///< static power of one op-amp
+    double column_mirror_gain = 1.0;     ///< gain of the mirror that subtracts the G- column current
+};
+
+struct ComparatorParams {
+    double offset_V = 0.0;               ///< systematic input-referred offset (nominal evaluation)
+    double offset_sigma_V = 2e-3;        ///< mismatch offset, drawn per comparator in Monte Carlo
+    double noise_sigma_V = 0.3e-3;       ///< input-referred noise per decision
+    double hysteresis_V = 0.0;           ///< switching thresholds at +-h/2 around the offset
+    double regeneration_tau_s = 20e-12;  ///< latch regeneration time constant
+    double resolve_time_s = 0.5e-9;      ///< time from the clock edge until the counter samples the latch
+    double supply_V = 1.2;               ///< latch swing; metastable if the overdrive cannot regenerate to it
+    double input_capacitance_F = 5e-15;  ///< load of one comparator input on the ramp line
+    double kickback_charge_C = 0.05e-15; ///< net charge the latch injects into each input per decision
+    double ramp_wire_capacitance_F = 2e-15;  ///< ramp-line wire capacitance per column
+    double energy_J = 30e-15;            ///< energy per decision
+};
+
+struct CounterParams {
+    double clock_hz = 200e6;             ///< ramp clock: one reference step per period
+    bool early_stop = false;             ///< stop at the first "ramp above MAC" decision
+    double energy_per_clock_J = 10e-15;  ///< counter and clock distribution per period
+};
+
+struct Technology {
+    DeviceParams device;
+    ArrayParams array;
+    SenseParams sense;
+    ComparatorParams comparator;
+    CounterParams counter;
+};
+
+const ParamTable<DeviceParams>& device_table();
+const ParamTable<ArrayParams>& array_table();
+const ParamTable<SenseParams>& sense_table();
+const ParamTable<ComparatorParams>& comparator_table();
+const ParamTable<CounterParams>& counter_table();
+
+/// Cross-field checks (ranges are in the tables): returns {"device.g_min_S", "reason"}
+/// for the first violation, or empty strings.
+std::pair<std::string, std::string> find_technology_violation(const Technology& tech);
+
+/// The ramp clock period and the compare instant within it (s).
+inline double clock_period_s(const Technology& tech) { return 1.0 / tech.counter.clock_hz; }
+
+}  // namespace nladc

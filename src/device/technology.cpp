@@ -1,0 +1,155 @@
+#include "nladc/device/technology.hpp"
+
+#include <fmt/format.h>
+
+namespace nladc {
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::string_view kReadc = "ReADC, Nat. Commun. 2025 (Pt/TaOx/Ta)";
+constexpr std::string_view kYang = "Yang et al., Nat. Commun. 2025";
+constexpr std::string_view kChoice = "choice";
+}  // namespace
+
+const ParamTable<DeviceParams>& device_table()
+{
+    using D = DeviceParams;
+    static const ParamTable<D> table = {
+        {"cell_type", &D::cell_type, "", "memory cell of the array and replica column", kYang, -kInf, kInf,
+         {"0T1R", "1T1R", "8T-SRAM"}},
+        {"g_min_S", &D::g_min_S, "S", "lower end of the programmable conductance window", kReadc, 0, 1},
+        {"g_max_S", &D::g_max_S, "S", "upper end of the programmable conductance window", kReadc, 0, 1},
+        {"g_off_S", &D::g_off_S, "S", "off-state conductance (stuck-at-OFF, unprogrammed)", "choice (HRS ~1 MOhm)", 0, 1},
+        {"g_stuck_on_S", &D::g_stuck_on_S, "S", "conductance of a stuck-at-ON cell", "choice (= g_max)", 0, 1},
+        {"program_sigma_S", &D::program_sigma_S, "S", "device-to-device programming error, absolute sigma", kReadc, 0, 1},
+        {"program_sigma_rel", &D::program_sigma_rel, "", "programming error sigma relative to the target", kChoice, 0, 1},
+        {"read_noise_sigma_S", &D::read_noise_sigma_S, "S", "cycle-to-cycle read noise sigma", kReadc, 0, 1},
+        {"stuck_off_probability", &D::stuck_off_probability, "", "probability a cell is stuck at OFF", kChoice, 0, 1},
+        {"stuck_on_probability", &D::stuck_on_probability, "", "probability a cell is stuck at ON", kChoice, 0, 1},
+        {"iv_alpha_per_V", &D::iv_alpha_per_V, "1/V", "read I-V nonlinearity: I = G sinh(alpha V)/alpha; 0 = ohmic",
+         "choice (ohmic at 0.2 V)", 0, 100},
+        {"drift_factor", &D::drift_factor, "", "conductance drift factor common to all cells", kChoice, 0, 10},
+        {"drift_sigma_rel", &D::drift_sigma_rel, "", "per-cell spread of the drift factor (relative sigma)", kChoice, 0, 1},
+        {"verify_tolerance_S", &D::verify_tolerance_S, "S", "program-and-verify acceptance band", kReadc, 0, 1},
+        {"verify_max_iterations", &D::verify_max_iterations, "", "program-and-verify iteration limit", kReadc, 1, 100000},
+        {"access_resistance_ohm", &D::access_resistance_ohm, "ohm", "1T1R access transistor on-resistance",
+         "choice (65 nm NMOS sized for ~200 Ohm)", 0, 1e9},
+    };
+    return table;
+}
+
+const ParamTable<ArrayParams>& array_table()
+{
+    using A = ArrayParams;
+    static const ParamTable<A> table = {
+        {"rows", &A::rows, "", "crossbar rows (inputs; also the replica column's cells)", kChoice, 1, 65536},
+        {"columns", &A::columns, "", "crossbar columns", kChoice, 3, 65536},
+        {"wire_resistance_ohm", &A::wire_resistance_ohm, "ohm", "resistance of one wire segment; 0 = ideal wires",
+         "choice (~1 Ohm per cell pitch, 65 nm Cu)", 0, 1e6},
+        {"mac_column", &A::mac_column, "", "G+ column of the MAC differential pair (G- is next to it)", kChoice, 0, 65535},
+        {"replica_column", &A::replica_column, "", "column holding the replica (reference) cells", kChoice, 0, 65535},
+        {"v_read_V", &A::v_read_V, "V", "read voltage", kYang, 1e-6, 5},
+        {"input_bits", &A::input_bits, "", "input precision B_in", kChoice, 1, 16},
+        {"input_encoding", &A::input_encoding, "", "inputs as read-pulse amplitude or pulse width", kChoice, -kInf,
+         kInf, {"amplitude", "pulse-width"}},
+        {"background_conductance_S", &A::background_conductance_S, "S",
+         "conductance of the other columns' cells (they load the row wires)", "choice (idle weights at g_min)", 0, 1},
+        {"feature_size_m", &A::feature_size_m, "m", "technology feature size F (area model)", "choice (65 nm)", 1e-9, 1e-5},
+    };
+    return table;
+}
+
+const ParamTable<SenseParams>& sense_table()
+{
+    using S = SenseParams;
+    static const ParamTable<S> table = {
+        {"mode", &S::mode, "", "sense circuit of the MAC pair and the replica column", kChoice, -kInf, kInf,
+         {"integrator", "tia"}},
+        {"integration_time_s", &S::integration_time_s, "s", "integration window T of the MAC and of each ramp step",
+         kChoice, 1e-12, 1},
+        {"reset_time_s", &S::reset_time_s, "s", "integrator reset before each integration", kChoice, 0, 1},
+        {"capacitance_F", &S::capacitance_F, "F", "integrating capacitor; 0 = sized at mapping", kChoice, 0, 1},
+        {"tia_resistance_ohm", &S::tia_resistance_ohm, "ohm", "TIA feedback resistor; 0 = sized at mapping", kChoice,
+         0, 1e12},
+        {"swing_fraction", &S::swing_fraction, "", "auto sizing: share of the output swing the top threshold uses",
+         kChoice, 0.01, 1},
+        {"output_swing_V", &S::output_swing_V, "V", "largest output excursion from the reset level",
+         "choice (1.2 V supply)", 1e-3, 10},
+        {"opamp_gain", &S::opamp_gain, "V/V", "op-amp DC gain A0 (1000 = 60 dB)", "choice (<= 60 dB)", 1, 1e12},
+        {"opamp_gbw_Hz", &S::opamp_gbw_Hz, "Hz", "op-amp gain-bandwidth product (single pole)", kChoice, 1e3, 1e15},
+        {"opamp_output_resistance_ohm", &S::opamp_output_resistance_ohm, "ohm",
+         "op-amp output resistance (drives the shared ramp line)", kChoice, 0, 1e9},
+        {"opamp_power_W", &S::opamp_power_W, "W", "static power of one op-amp", kChoice, 0, 1},
+        {"column_mirror_gain", &S::column_mirror_gain, "", "gain of the mirror subtracting the G- column current",
+         kChoice, 0.5, 1.5},
+    };
+    return table;
+}
+
+const ParamTable<ComparatorParams>& comparator_table()
+{
+    using C = ComparatorParams;
+    static const ParamTable<C> table = {
+        {"offset_V", &C::offset_V, "V", "systematic input-referred offset", kChoice, -1, 1},
+        {"offset_sigma_V", &C::offset_sigma_V, "V", "mismatch offset sigma (Monte Carlo)",
+         "choice (StrongARM, 65 nm: 1-3 mV)", 0, 1},
+        {"noise_sigma_V", &C::noise_sigma_V, "V", "input-referred noise per decision", kChoice, 0, 1},
+        {"hysteresis_V", &C::hysteresis_V, "V", "hysteresis: switching thresholds at +-h/2", kChoice, 0, 1},
+        {"regeneration_tau_s", &C::regeneration_tau_s, "s", "latch regeneration time constant", kChoice, 0, 1e-6},
+        {"resolve_time_s", &C::resolve_time_s, "s", "time from the clock edge until the counter samples the latch",
+         kChoice, 1e-15, 1e-3},
+        {"supply_V", &C::supply_V, "V", "latch supply (the swing it must regenerate to)", "choice (65 nm)", 0.1, 10},
+        {"input_capacitance_F", &C::input_capacitance_F, "F", "input capacitance on the ramp line", kChoice, 0, 1e-9},
+        {"kickback_charge_C", &C::kickback_charge_C, "C", "net charge injected into each input per decision",
+         "choice (a few mV on a 7 fF input node)",
+         -1e-9, 1e-9},
+        {"ramp_wire_capacitance_F", &C::ramp_wire_capacitance_F, "F", "ramp-line wire capacitance per column",
+         kChoice, 0, 1e-9},
+        {"energy_J", &C::energy_J, "J", "energy per decision", kChoice, 0, 1e-6},
+    };
+    return table;
+}
+
+const ParamTable<CounterParams>& counter_table()
+{
+    using K = CounterParams;
+    static const ParamTable<K> table = {
+        {"clock_hz", &K::clock_hz, "Hz", "ramp clock (one reference step per period)",
+         "Topkima-Former / Yang 2025: ~200 MHz at 65 nm", 1, 1e12},
+        {"early_stop", &K::early_stop, "", "stop at the first decision 'ramp above MAC'", kChoice},
+        {"energy_per_clock_J", &K::energy_per_clock_J, "J", "counter and clock energy per period", kChoice, 0, 1e-6},
+    };
+    return table;
+}
+
+std::pair<std::string, std::string> find_technology_violation(const Technology& t)
+{
+    const auto& d = t.device;
+    if (!(d.g_min_S < d.g_max_S))
+        return {"device.g_min_S", fmt::format("{:g} S is not below device.g_max_S = {:g} S", d.g_min_S, d.g_max_S)};
+    if (d.g_min_S <= 0) return {"device.g_min_S", fmt::format("{:g} S must be positive", d.g_min_S)};
+    if (d.g_off_S > d.g_min_S)
+        return {"device.g_off_S", fmt::format("{:g} S is above device.g_min_S = {:g} S", d.g_off_S, d.g_min_S)};
+    if (d.stuck_off_probability + d.stuck_on_probability > 1)
+        return {"device.stuck_on_probability", "stuck-at-OFF and stuck-at-ON probabilities add up to more than 1"};
+    const auto& a = t.array;
+    if (a.mac_column + 1 >= a.columns)
+        return {"array.mac_column", fmt::format("{} leaves no room for the G- column in {} columns", a.mac_column,
+                                                a.columns)};
+    if (a.replica_column >= a.columns)
+        return {"array.replica_column", fmt::format("{} is outside the {} columns", a.replica_column, a.columns)};
+    if (a.replica_column == a.mac_column || a.replica_column == a.mac_column + 1)
+        return {"array.replica_column", fmt::format("{} collides with the MAC pair at columns {} and {}",
+                                                    a.replica_column, a.mac_column, a.mac_column + 1)};
+    const double period = clock_period_s(t);
+    if (t.sense.mode == "integrator" && t.sense.reset_time_s + t.sense.integration_time_s >= period)
+        return {"sense.integration_time_s",
+                fmt::format("reset {:g} s + integration {:g} s leave no time to compare in the {:g} s clock period",
+                            t.sense.reset_time_s, t.sense.integration_time_s, period)};
+    if (t.comparator.resolve_time_s >= period)
+        return {"comparator.resolve_time_s",
+                fmt::format("{:g} s is not shorter than the clock period {:g} s", t.comparator.resolve_time_s, period)};
+    return {};
+}
+
+}  // namespace nladc
