@@ -19,6 +19,10 @@ Command add_synth(CLI::App& parent);
 Command add_levels(CLI::App& parent);
 Command add_compare(CLI::App& parent);
 Command add_score(CLI::App& parent);
+Command add_tech(CLI::App& parent);
+Command add_map(CLI::App& parent);
+Command add_convert(CLI::App& parent);
+Command add_transfer(CLI::App& parent);
 
 /// Validator: integer within [lo, hi]; message "N is outside [lo, hi]".
 CLI::Validator int_range(long long lo, long long hi);

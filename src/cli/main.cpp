@@ -47,6 +47,10 @@ int main(int argc, char** argv)
         nladc::cli::add_levels(app),
         nladc::cli::add_compare(app),
         nladc::cli::add_score(app),
+        nladc::cli::add_tech(app),
+        nladc::cli::add_map(app),
+        nladc::cli::add_convert(app),
+        nladc::cli::add_transfer(app),
     };
 
     try {

@@ -1,0 +1,156 @@
+#pragma once
+// Behavioral model of the in-memory ramp NL-ADC (BRIEF §2). Units: V, A, S, s, F.
+//
+// Signal chain of one conversion:
+//   1. MAC phase (reset, then integrate for T): the MAC differential pair drives one
+//      integrator; the G- column's current is subtracted by a mirror of gain m:
+//        I_sc = I(G+ column) - m I(G- column),   Norton conductance G_col = sum G+_eff.
+//      The integrator (single-pole op-amp, DC gain A0, GBW; feedback C) is a linear
+//      system in (v_o, v_x):
+//        dv_o/dt = w_p (-A0 v_x - v_o),                     w_p = 2 pi GBW / A0
+//        dv_x/dt = dv_o/dt + (I_sc - G_col v_x) / C
+//      and its output node (op-amp output resistance R_out into the comparator input)
+//      is a first-order RC. After T the MAC output holds. Ideal: u = I_sc T / C.
+//   2. Ramp phase, step k = 1 .. L-1 (one clock period P each): the replica integrator
+//      resets, integrates the enabled replica cells (cumulative conductance G_ref(k))
+//      for T, and holds; its output drives the ramp line shared by all C columns
+//      (R_out into C_line = C x (C_in + C_wire)). At the end of the period the
+//      comparator decides whether u_mac > u_line(k) + V_os (+-h/2 hysteresis, + noise).
+//      Each decision kicks Q_kb into both comparator inputs; what is left of that kick
+//      when the latch decides (after 5 tau_regen) on the slow ramp line and on the fast
+//      MAC node is a differential error. A decision is metastable when the overdrive
+//      cannot regenerate to the supply within the resolve time: |d| < V_dd e^(-t/tau).
+//   3. Counter: code = number of decisions "ramp below MAC" (or, with early stop, the
+//      number before the first "ramp above MAC"). A negative MAC gives code 0 (ReLU).
+// K = T/C and V_read appear on both sides and cancel (ratiometric); offsets, finite
+// gain and settling differences, IR drop, access resistance and stuck cells do not.
+//
+// Static mode solves each linear phase in closed form (matrix exponential). Transient
+// mode integrates the same equations with Boost.Odeint (controlled dopri5), feeding
+// pulse-width inputs as the time-varying currents they are, and regenerates the latch.
+
+#include <Eigen/Dense>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nladc/core/random.hpp"
+#include "nladc/mapping/mapping.hpp"
+
+namespace nladc {
+
+/// Nonidealities to switch off, one group at a time (all: the "ideal" switch).
+struct Idealization {
+    bool cells = false;       ///< ohmic cells, no 1T1R access resistance
+    bool wires = false;       ///< zero wire resistance
+    bool integrator = false;  ///< infinite gain and bandwidth, no saturation, unity mirror, no output RC
+    bool comparator = false;  ///< no offset, noise, hysteresis, kickback or metastability
+    static Idealization all() { return {true, true, true, true}; }
+    bool any() const { return cells || wires || integrator || comparator; }
+};
+
+/// One realized chip: what the cells, comparator and supply actually are. The nominal
+/// chip has every cell at its target (times the technology's drift factor).
+struct ChipInstance {
+    std::vector<double> replica_conductance_S;  ///< per design cell, same order
+    double comparator_offset_V = 0.0;           ///< total input-referred offset
+    double v_read_V = 0.2;
+    double drift_factor = 1.0;                  ///< common drift of every cell (MAC and replica)
+    double wire_resistance_ohm = 0.0;
+    /// Extra offset added by calibration or trim, in V at the comparator input.
+    double trim_offset_V = 0.0;
+};
+
+ChipInstance nominal_chip(const ReplicaDesign& design, const Technology& tech);
+
+/// Calibrated behavioral parameters (fitted by `nladc calibrate` against SPICE):
+/// global corrections on top of the technology model; all zero by default.
+///   u_mac  -> u_mac (1 + gain_error) - mac_compression u_mac^2
+///   u_line(k) -> u_line(k) + (K V_read) leakage_S n_enabled(k)
+///   offset -> offset + offset_V
+struct CalibrationParams {
+    double gain_error = 0.0;       ///< relative gain of the MAC path against the ramp path
+    double offset_V = 0.0;         ///< extra comparator-input offset
+    double leakage_S = 0.0;        ///< extra conductance per enabled replica cell (leakage, access loss)
+    double mac_compression = 0.0;  ///< quadratic compression of the MAC output, 1/V
+};
+
+struct AdcOptions {
+    Idealization ideal;
+    std::string mode = "static";  ///< static | transient
+    CalibrationParams calibration;
+};
+
+struct EnergyTerm {
+    std::string name;
+    double joules = 0.0;
+};
+
+struct ConversionEnergy {
+    std::vector<EnergyTerm> terms;  ///< MAC cell read, replica cell read, comparator, integrators, counter
+    double total_J = 0.0;
+    double latency_s = 0.0;         ///< MAC phase + ramp steps used
+    int clocks = 0;
+};
+
+/// A conversion request on the MAC pair: inputs x in [0, 1] and signed weights in [-1, 1].
+struct MacInputs {
+    Eigen::VectorXd inputs;   ///< one per row (quantized to array.input_bits)
+    Eigen::VectorXd weights;  ///< one per row; w -> (G+, G-) = (g_min + w+ (g_max - g_min), g_min + w- (...))
+};
+
+/// A MAC pair programmed with fixed weights, ready for many conversions (the
+/// per-cell work — access resistance, drift, mirror — is done once).
+struct PreparedColumn {
+    Eigen::VectorXd plus_S, minus_S;  ///< effective conductances per row
+    Eigen::VectorXd difference_S;     ///< plus - mirror * minus
+    double norton_conductance_S = 0.0;
+    double response_V_per_A = 0.0;    ///< MAC output per ampere at this Norton conductance
+};
+
+class BehavioralAdc {
+public:
+    /// Resolves the design on a chip: precomputes the ramp (replica currents, sense
+    /// response, line settling, kickback). Throws Error for inconsistent inputs.
+    BehavioralAdc(const ReplicaDesign& design, const Technology& tech, const ChipInstance& chip,
+                  const AdcOptions& options = {});
+    ~BehavioralAdc();
+    BehavioralAdc(BehavioralAdc&&) noexcept;
+
+    /// Code for a MAC value in the level set's input units. The value is realized on
+    /// the MAC pair by the canonical spread: every row at input 1 with the differential
+    /// conductance v / (s R) (so IR drop and access resistance act on a full column).
+    /// `noise` (optional) draws comparator noise and resolves metastability.
+    int convert(double mac_value, RandomStream* noise = nullptr) const;
+    /// Code for explicit inputs and weights on the MAC pair.
+    int convert(const MacInputs& mac, RandomStream* noise = nullptr) const;
+    /// Prepares a MAC pair with `weights` (one per row, in [-1, 1]).
+    PreparedColumn prepare(const Eigen::VectorXd& weights) const;
+    /// Code for inputs on a prepared column: the fast static path (ideal wires;
+    /// with wires or transient pulse-width inputs it falls back to the full path).
+    int convert(const PreparedColumn& column, const Eigen::VectorXd& inputs, RandomStream* noise = nullptr) const;
+    /// Code for a given MAC output voltage swing u (V), bypassing the MAC path.
+    int convert_output(double u_mac_V, RandomStream* noise = nullptr) const;
+    /// Reconstruction value of a code (the level set's level).
+    double reconstruct(int code) const;
+
+    /// Transition levels T[k], k = 1 .. L-1, by bisection on the MAC value (noise-free),
+    /// in input units. `tolerance` is in input units (default LSB * 1e-6).
+    std::vector<double> transition_levels(double tolerance = 0.0) const;
+
+    /// The ramp at the compare instants u_line(k) - kick residual, V (k = 1 .. L-1).
+    const std::vector<double>& ramp_V() const;
+    /// MAC output swing u (V) at the compare instants for a MAC value.
+    double mac_output_V(double mac_value) const;
+    ConversionEnergy energy(double mac_value) const;
+
+    const ReplicaDesign& design() const;
+    const Technology& technology() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nladc

@@ -1,0 +1,625 @@
+#include "nladc/adc/behavioral.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/numeric/odeint.hpp>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "nladc/core/error.hpp"
+#include "nladc/crossbar/crossbar.hpp"
+#include "nladc/device/rram.hpp"
+#include "sense.hpp"
+
+namespace nladc {
+
+ChipInstance nominal_chip(const ReplicaDesign& design, const Technology& tech)
+{
+    ChipInstance chip;
+    for (const ReplicaCell& cell : design.cells)
+        chip.replica_conductance_S.push_back(cell.target_S > 0 ? cell.target_S * tech.device.drift_factor
+                                                               : tech.device.g_off_S);
+    chip.comparator_offset_V = tech.comparator.offset_V;
+    chip.v_read_V = tech.array.v_read_V;
+    chip.drift_factor = tech.device.drift_factor;
+    chip.wire_resistance_ohm = tech.array.wire_resistance_ohm;
+    return chip;
+}
+
+namespace {
+
+/// Norton equivalent of a column into its virtual ground.
+struct Norton {
+    double current_A = 0.0;
+    double conductance_S = 0.0;
+};
+
+}  // namespace
+
+struct BehavioralAdc::Impl {
+    ReplicaDesign design;
+    Technology tech;
+    ChipInstance chip;
+    AdcOptions options;
+    detail::SenseConstants sense;
+    bool transient = false;
+    int rows = 0, columns = 0, steps = 0;
+    double alpha = 0.0;          ///< cell I-V nonlinearity in effect
+    double wire_ohm = 0.0;       ///< wire resistance in effect
+    double mirror = 1.0;         ///< G- subtraction gain in effect
+    double tau_line = 0.0, tau_node = 0.0;
+    double offset_V = 0.0, noise_V = 0.0, hysteresis_V = 0.0, kick_V = 0.0, meta_V = 0.0;
+    double k_vread = 0.0;        ///< u per siemens of Norton conductance at V_read (ideal K V_read)
+    std::vector<double> ramp;    ///< u_line(k) at the compare instants, k = 1 .. L-1
+    std::vector<int> enabled_cells;  ///< replica cells enabled at step k (k = 1 .. L-1)
+    /// MAC output per unit Norton current as a function of the Norton conductance (tabulated).
+    std::vector<double> response_grid_S, response_per_A;
+    /// Canonical MAC realization with wires: value grid and Norton equivalents.
+    std::vector<double> canonical_values;
+    std::vector<Norton> canonical_norton;
+
+    bool pulse_width() const { return tech.array.input_encoding == "pulse-width"; }
+
+    double access_ohm = 0.0;     ///< 1T1R access resistance in effect
+
+    double effective(double g) const { return access_ohm > 0 ? g / (1.0 + g * access_ohm) : g; }
+    double read_current(double g, double v) const { return cell_current(effective(g), v, alpha); }
+
+    // ---------------------------------------------------------------- MAC path
+    /// Conductances of the MAC pair for one row: weight w in [-1, 1].
+    std::pair<double, double> pair_conductance(double w) const
+    {
+        const double span = tech.device.g_max_S - tech.device.g_min_S;
+        const double g_plus = tech.device.g_min_S + std::max(w, 0.0) * span;
+        const double g_minus = tech.device.g_min_S + std::max(-w, 0.0) * span;
+        return {g_plus * chip.drift_factor, g_minus * chip.drift_factor};
+    }
+
+    double quantize_input(double x) const
+    {
+        const double levels = std::ldexp(1.0, tech.array.input_bits) - 1.0;
+        return std::round(std::clamp(x, 0.0, 1.0) * levels) / levels;
+    }
+
+    /// Norton equivalent of the MAC pair for inputs x and weights w (averaged over
+    /// the integration window for pulse-width inputs).
+    Norton mac_norton(const Eigen::VectorXd& x, const Eigen::VectorXd& w, bool pulse) const
+    {
+        const double v = chip.v_read_V;
+        if (wire_ohm == 0.0) {
+            Norton n;
+            for (Eigen::Index i = 0; i < x.size(); ++i) {
+                const auto [gp, gm] = pair_conductance(w(i));
+                const double xi = x(i);
+                // Every G+ cell loads the virtual ground: rows not driven sit at 0 V.
+                n.conductance_S += effective(gp);
+                if (xi <= 0) continue;
+                if (pulse) {
+                    n.current_A += xi * (read_current(gp, v) - mirror * read_current(gm, v));
+                } else {
+                    n.current_A += read_current(gp, xi * v) - mirror * read_current(gm, xi * v);
+                }
+            }
+            return n;
+        }
+        // With wires: solve the array; pulse-width inputs as time slices of equal drive.
+        std::vector<double> cuts(x.data(), x.data() + x.size());
+        cuts.push_back(0.0);
+        std::sort(cuts.begin(), cuts.end());
+        cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+        Norton n;
+        auto solve_with = [&](const Eigen::VectorXd& drive, double weight) {
+            const Norton part = solve_mac_network(w, drive);
+            n.current_A += weight * part.current_A;
+            n.conductance_S += weight * part.conductance_S;
+        };
+        if (!pulse) {
+            solve_with(x * v, 1.0);
+            return n;
+        }
+        for (std::size_t c = 1; c < cuts.size(); ++c) {
+            Eigen::VectorXd drive(x.size());
+            for (Eigen::Index i = 0; i < x.size(); ++i) drive(i) = x(i) >= cuts[c] ? v : 0.0;
+            solve_with(drive, cuts[c] - cuts[c - 1]);
+        }
+        return n;
+    }
+
+    /// Transient mode, pulse-width inputs on a non-ideal integrator: the rows switch
+    /// off one group at a time, so the current steps down during the window.
+    double mac_output_pulse_width(const Eigen::VectorXd& x, const Eigen::VectorXd& w) const
+    {
+        std::vector<double> cuts(x.data(), x.data() + x.size());
+        cuts.push_back(0.0);
+        std::sort(cuts.begin(), cuts.end());
+        cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+        detail::SenseState state = detail::SenseState::Zero();
+        double elapsed = 0.0;
+        for (std::size_t c = 1; c < cuts.size(); ++c) {
+            Eigen::VectorXd active(x.size());
+            for (Eigen::Index i = 0; i < x.size(); ++i) active(i) = x(i) >= cuts[c] ? 1.0 : 0.0;
+            // The slice's drive is the full read voltage on the active rows.
+            const Norton n = mac_norton(active, w, false);
+            const double dt = (cuts[c] - cuts[c - 1]) * sense.integration_s;
+            state = detail::propagate_numeric(sense, state, n.current_A, n.conductance_S, dt, tau_node);
+            elapsed += dt;
+        }
+        state = detail::propagate_numeric(sense, state, 0.0, 0.0, sense.integration_s - elapsed + sense.period_s,
+                                          tau_node);
+        state = detail::saturate(sense, state);
+        const double u = -state(2);
+        const CalibrationParams& cal = options.calibration;
+        return u * (1.0 + cal.gain_error) - cal.mac_compression * u * u;
+    }
+
+    /// The whole array during the MAC phase: MAC pair, replica column (reset: at
+    /// virtual ground), other columns at the background conductance.
+    Norton solve_mac_network(const Eigen::VectorXd& w, const Eigen::VectorXd& drive) const
+    {
+        CrossbarNetwork network;
+        network.conductance_S = Eigen::MatrixXd::Constant(rows, columns,
+                                                          effective(tech.array.background_conductance_S * chip.drift_factor));
+        const int plus = tech.array.mac_column, minus = plus + 1;
+        for (int i = 0; i < rows; ++i) {
+            const auto [gp, gm] = i < w.size() ? pair_conductance(w(i)) : pair_conductance(0.0);
+            network.conductance_S(i, plus) = effective(gp);
+            network.conductance_S(i, minus) = effective(gm);
+        }
+        place_replica(network.conductance_S);
+        network.wire_resistance_ohm = wire_ohm;
+        network.iv_alpha_per_V = alpha;
+        Eigen::VectorXd full_drive = Eigen::VectorXd::Zero(rows);
+        full_drive.head(std::min<Eigen::Index>(rows, drive.size())) = drive.head(std::min<Eigen::Index>(rows, drive.size()));
+        const CrossbarSolution solution = CrossbarSolver(network).solve(full_drive, Eigen::VectorXd::Zero(columns));
+        Norton n;
+        n.current_A = solution.column_current_A(plus) - mirror * solution.column_current_A(minus);
+        n.conductance_S = network.conductance_S.col(plus).sum();
+        return n;
+    }
+
+    void place_replica(Eigen::MatrixXd& conductance) const
+    {
+        conductance.col(tech.array.replica_column).setConstant(effective(tech.device.g_off_S));
+        for (std::size_t c = 0; c < design.cells.size(); ++c)
+            conductance(design.cells[c].row, tech.array.replica_column) = effective(chip.replica_conductance_S[c]);
+    }
+
+    /// The canonical realization of a MAC value: every row at input 1, weight v / (s R span).
+    Eigen::VectorXd canonical_weights(double value) const
+    {
+        const double span = tech.device.g_max_S - tech.device.g_min_S;
+        const double w = std::clamp(value / design.scale_per_S / (rows * span), -1.0, 1.0);
+        return Eigen::VectorXd::Constant(rows, w);
+    }
+
+    Norton canonical_norton_of(double value) const
+    {
+        if (wire_ohm == 0.0) return mac_norton(Eigen::VectorXd::Ones(rows), canonical_weights(value), pulse_width());
+        // Tabulated once: a solve per value would make bisection slow.
+        const auto& xs = canonical_values;
+        const double clamped = std::clamp(value, xs.front(), xs.back());
+        const std::size_t i =
+            std::min<std::size_t>(std::upper_bound(xs.begin(), xs.end(), clamped) - xs.begin(), xs.size() - 1);
+        const std::size_t i0 = i == 0 ? 0 : i - 1;
+        const double f = xs[i] == xs[i0] ? 0.0 : (clamped - xs[i0]) / (xs[i] - xs[i0]);
+        // Interpolation, and exact linear extrapolation beyond the table for the current.
+        const double along = xs[i] == xs[i0] ? 0.0 : (value - xs[i0]) / (xs[i] - xs[i0]);
+        return {canonical_norton[i0].current_A + along * (canonical_norton[i].current_A - canonical_norton[i0].current_A),
+                canonical_norton[i0].conductance_S +
+                    f * (canonical_norton[i].conductance_S - canonical_norton[i0].conductance_S)};
+    }
+
+    /// MAC output swing u (V, positive for a positive MAC) at the compare instants.
+    double mac_output(const Norton& n) const
+    {
+        double u;
+        if (sense.ideal) {
+            u = sense.tia ? sense.feedback_ohm * n.current_A : n.current_A * sense.integration_s / sense.capacitance_F;
+        } else {
+            u = response_per_ampere(n.conductance_S) * n.current_A;
+            u = std::clamp(u, -sense.swing_V, sense.swing_V);
+        }
+        const CalibrationParams& cal = options.calibration;
+        return u * (1.0 + cal.gain_error) - cal.mac_compression * u * u;
+    }
+
+    /// Output per unit Norton current for a Norton conductance: interpolated from a
+    /// table of exact closed-form responses.
+    double response_per_ampere(double conductance) const
+    {
+        const auto& xs = response_grid_S;
+        const double g = std::clamp(conductance, xs.front(), xs.back());
+        const std::size_t i =
+            std::min<std::size_t>(std::upper_bound(xs.begin(), xs.end(), g) - xs.begin(), xs.size() - 1);
+        const std::size_t i0 = i == 0 ? 0 : i - 1;
+        const double f = xs[i] == xs[i0] ? 0.0 : (g - xs[i0]) / (xs[i] - xs[i0]);
+        return response_per_A[i0] + f * (response_per_A[i] - response_per_A[i0]);
+    }
+
+    /// Exact MAC output per ampere for one Norton conductance (integrate, hold one period).
+    double exact_response_per_ampere(double conductance) const
+    {
+        detail::SenseState x = detail::SenseState::Zero();
+        auto step = [&](double current, double g, double dt) {
+            x = transient ? detail::propagate_numeric(sense, x, current, g, dt, tau_node)
+                          : detail::propagate(sense, x, current, g, dt, tau_node);
+        };
+        if (sense.tia) {
+            step(1.0, conductance, sense.reset_s + sense.integration_s + sense.period_s);
+        } else {
+            step(1.0, conductance, sense.integration_s);
+            step(0.0, 0.0, sense.period_s);
+        }
+        return -x(2);
+    }
+
+    // ---------------------------------------------------------------- ramp
+    Norton replica_norton(int step) const
+    {
+        Norton n;
+        // Every cell of the column loads the virtual ground; rows beyond the design's
+        // cells hold unprogrammed (off) cells.
+        const int unprogrammed = rows - static_cast<int>(design.cells.size());
+        n.conductance_S = unprogrammed * effective(tech.device.g_off_S);
+        for (std::size_t c = 0; c < design.cells.size(); ++c) n.conductance_S += effective(chip.replica_conductance_S[c]);
+        if (wire_ohm == 0.0) {
+            for (std::size_t c = 0; c < design.cells.size(); ++c) {
+                const ReplicaCell& cell = design.cells[c];
+                if (cell.step < 0 || cell.step > step) continue;
+                n.current_A += read_current(chip.replica_conductance_S[c], chip.v_read_V);
+            }
+            return n;
+        }
+        CrossbarNetwork network;
+        network.conductance_S = Eigen::MatrixXd::Constant(rows, columns,
+                                                          effective(tech.array.background_conductance_S * chip.drift_factor));
+        place_replica(network.conductance_S);
+        // The MAC pair holds (its columns float) with neutral weights during the ramp.
+        const auto [gp, gm] = pair_conductance(0.0);
+        network.conductance_S.col(tech.array.mac_column).setConstant(effective(gp));
+        network.conductance_S.col(tech.array.mac_column + 1).setConstant(effective(gm));
+        network.column_floating.assign(static_cast<std::size_t>(columns), false);
+        network.column_floating[static_cast<std::size_t>(tech.array.mac_column)] = true;
+        network.column_floating[static_cast<std::size_t>(tech.array.mac_column + 1)] = true;
+        network.wire_resistance_ohm = wire_ohm;
+        network.iv_alpha_per_V = alpha;
+        Eigen::VectorXd drive = Eigen::VectorXd::Zero(rows);
+        for (std::size_t c = 0; c < design.cells.size(); ++c) {
+            const ReplicaCell& cell = design.cells[c];
+            if (cell.step >= 0 && cell.step <= step) drive(cell.row) = chip.v_read_V;
+        }
+        n.current_A = CrossbarSolver(network).solve(drive, Eigen::VectorXd::Zero(columns))
+                          .column_current_A(tech.array.replica_column);
+        return n;
+    }
+
+    void build_ramp()
+    {
+        detail::SenseState x = detail::SenseState::Zero();
+        auto advance = [&](double current, double g, double dt) {
+            x = transient ? detail::propagate_numeric(sense, x, current, g, dt, tau_line)
+                          : detail::propagate(sense, x, current, g, dt, tau_line);
+        };
+        const CalibrationParams& cal = options.calibration;
+        ramp.assign(static_cast<std::size_t>(steps), 0.0);
+        enabled_cells.assign(static_cast<std::size_t>(steps), 0);
+        for (int k = 1; k <= steps; ++k) {
+            const Norton n = replica_norton(k);
+            for (const ReplicaCell& cell : design.cells)
+                if (cell.step >= 0 && cell.step <= k) ++enabled_cells[static_cast<std::size_t>(k - 1)];
+            if (sense.tia) {
+                advance(n.current_A, n.conductance_S, sense.period_s);
+            } else {
+                x = detail::reset(sense, x, sense.reset_s, tau_line);
+                advance(n.current_A, n.conductance_S, sense.integration_s);
+                x = detail::saturate(sense, x);
+                advance(0.0, 0.0, sense.period_s - sense.reset_s - sense.integration_s);
+            }
+            ramp[static_cast<std::size_t>(k - 1)] =
+                -x(2) + k_vread * cal.leakage_S * enabled_cells[static_cast<std::size_t>(k - 1)];
+        }
+        ramp_monotone = std::is_sorted(ramp.begin(), ramp.end());
+    }
+
+    // ---------------------------------------------------------------- decisions
+    bool ramp_monotone = true;
+
+    int decide(double u_mac, RandomStream* noise) const
+    {
+        if (hysteresis_V == 0.0 && (!noise || noise_V == 0.0) && !(transient && !options.ideal.comparator) &&
+            (ramp_monotone || !tech.counter.early_stop)) {
+            // Every decision is "ramp below MAC by more than the metastability band";
+            // with a monotone ramp (or counting all decisions) that is a count.
+            const double limit = u_mac + kick_V - offset_V - meta_V;
+            int code = 0;
+            if (meta_V > 0)
+                for (double r : ramp) code += r <= limit;
+            else
+                for (double r : ramp) code += r < limit;
+            return code;
+        }
+        int code = 0;
+        bool previous = false;
+        for (int k = 0; k < steps; ++k) {
+            const double threshold = offset_V + (previous ? -0.5 : 0.5) * hysteresis_V;
+            double difference = u_mac - ramp[static_cast<std::size_t>(k)] + kick_V - threshold;
+            if (noise && noise_V > 0) difference += noise_V * noise->normal();
+            bool decision;
+            if (std::abs(difference) < meta_V)
+                decision = noise ? noise->uniform() < 0.5 : false;  // metastable
+            else if (transient && !options.ideal.comparator)
+                decision = regenerate(difference);
+            else
+                decision = difference > 0;
+            if (decision) {
+                ++code;
+            } else if (tech.counter.early_stop) {
+                break;
+            }
+            previous = decision;
+        }
+        return code;
+    }
+
+    /// Latch regeneration dv/dt = (v / tau)(1 - (v / V_dd)^2) for the resolve time.
+    bool regenerate(double difference) const
+    {
+        const double tau = tech.comparator.regeneration_tau_s, vdd = tech.comparator.supply_V;
+        if (tau <= 0) return difference > 0;
+        using State = std::array<double, 1>;
+        State v = {difference};
+        auto system = [&](const State& s, State& ds, double) { ds[0] = s[0] / tau * (1 - (s[0] / vdd) * (s[0] / vdd)); };
+        namespace odeint = boost::numeric::odeint;
+        // Only the sign and whether |v| reaches V_dd / 2 matter: loose tolerances suffice.
+        odeint::integrate_adaptive(odeint::make_controlled(1e-9, 1e-6, odeint::runge_kutta_dopri5<State>()), system,
+                                   v, 0.0, tech.comparator.resolve_time_s, tau);
+        return v[0] > 0.5 * vdd;
+    }
+};
+
+BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech, const ChipInstance& chip,
+                             const AdcOptions& options)
+    : impl_(std::make_unique<Impl>())
+{
+    Impl& m = *impl_;
+    m.design = design;
+    m.tech = tech;
+    m.chip = chip;
+    m.options = options;
+    if (options.mode != "static" && options.mode != "transient")
+        throw UsageError(fmt::format("mode '{}' is not static or transient", options.mode));
+    m.transient = options.mode == "transient";
+    if (chip.replica_conductance_S.size() != design.cells.size())
+        throw Error(fmt::format("chip has {} replica conductances, the design {} cells",
+                                chip.replica_conductance_S.size(), design.cells.size()));
+    if (tech.sense.mode == "integrator" && !(tech.sense.capacitance_F > 0))
+        throw Error("sense.capacitance_F is 0: map the level set first (the mapping sizes it)");
+    if (tech.sense.mode == "tia" && !(tech.sense.tia_resistance_ohm > 0))
+        throw Error("sense.tia_resistance_ohm is 0: map the level set first (the mapping sizes it)");
+    m.rows = tech.array.rows;
+    m.columns = tech.array.columns;
+    m.steps = static_cast<int>(design.levels.thresholds.size());
+    for (const ReplicaCell& cell : design.cells)
+        if (cell.row >= m.rows)
+            throw Error(fmt::format("replica cell in row {} is outside array.rows = {}", cell.row, m.rows));
+    const Idealization& ideal = options.ideal;
+    m.alpha = ideal.cells ? 0.0 : tech.device.iv_alpha_per_V;
+    m.access_ohm = ideal.cells || tech.device.cell_type != "1T1R" ? 0.0 : tech.device.access_resistance_ohm;
+    m.wire_ohm = ideal.wires ? 0.0 : chip.wire_resistance_ohm;
+    m.sense = detail::sense_constants(tech, ideal.integrator);
+    m.mirror = ideal.integrator ? 1.0 : tech.sense.column_mirror_gain;
+    if (!ideal.integrator) {
+        const ComparatorParams& c = tech.comparator;
+        const double per_column = c.input_capacitance_F + c.ramp_wire_capacitance_F;
+        m.tau_line = tech.sense.opamp_output_resistance_ohm * per_column * m.columns;
+        m.tau_node = tech.sense.opamp_output_resistance_ohm * per_column;
+    }
+    m.offset_V = chip.comparator_offset_V + chip.trim_offset_V + options.calibration.offset_V;
+    if (!ideal.comparator) {
+        const ComparatorParams& c = tech.comparator;
+        m.noise_V = c.noise_sigma_V;
+        m.hysteresis_V = c.hysteresis_V;
+        // Kickback: both inputs get Q/C_column at the edge; when the latch decides
+        // (5 tau_regen later) the fast MAC node has recovered more than the shared ramp line.
+        const double per_column = c.input_capacitance_F + c.ramp_wire_capacitance_F;
+        if (per_column > 0 && c.kickback_charge_C != 0) {
+            const double decide_s = 5.0 * c.regeneration_tau_s;
+            auto left = [&](double tau) { return tau > 0 ? std::exp(-decide_s / tau) : 0.0; };
+            m.kick_V = c.kickback_charge_C / per_column * (left(m.tau_line) - left(m.tau_node));
+        }
+        if (c.regeneration_tau_s > 0) m.meta_V = 0.5 * c.supply_V * std::exp(-c.resolve_time_s / c.regeneration_tau_s);
+    } else {
+        m.offset_V = chip.trim_offset_V + options.calibration.offset_V;
+    }
+    m.k_vread = m.sense.tia ? m.sense.feedback_ohm * chip.v_read_V
+                            : m.sense.integration_s / m.sense.capacitance_F * chip.v_read_V;
+
+    // MAC response table over the Norton conductance the column can present.
+    if (!m.sense.ideal) {
+        const double g_top = m.rows * tech.device.g_max_S * std::max(1.0, chip.drift_factor) * 1.05;
+        const int points = 257;
+        for (int i = 0; i < points; ++i) {
+            const double g = g_top * i / (points - 1);
+            m.response_grid_S.push_back(g);
+            m.response_per_A.push_back(m.exact_response_per_ampere(g));
+        }
+    }
+    if (m.wire_ohm > 0) {
+        const double lo = design.levels.lo, hi = design.levels.hi, span = hi - lo;
+        const int points = 129;
+        for (int i = 0; i < points; ++i) {
+            const double value = lo - 0.25 * span + 1.5 * span * i / (points - 1);
+            m.canonical_values.push_back(value);
+            m.canonical_norton.push_back(
+                m.mac_norton(Eigen::VectorXd::Ones(m.rows), m.canonical_weights(value), m.pulse_width()));
+        }
+    }
+    m.build_ramp();
+}
+
+BehavioralAdc::~BehavioralAdc() = default;
+BehavioralAdc::BehavioralAdc(BehavioralAdc&&) noexcept = default;
+
+int BehavioralAdc::convert_output(double u_mac_V, RandomStream* noise) const { return impl_->decide(u_mac_V, noise); }
+
+int BehavioralAdc::convert(double mac_value, RandomStream* noise) const
+{
+    return impl_->decide(mac_output_V(mac_value), noise);
+}
+
+int BehavioralAdc::convert(const MacInputs& mac, RandomStream* noise) const
+{
+    const Impl& m = *impl_;
+    if (mac.inputs.size() != mac.weights.size() || mac.inputs.size() > m.rows)
+        throw Error(fmt::format("MAC inputs: {} inputs and {} weights for {} rows", mac.inputs.size(),
+                                mac.weights.size(), m.rows));
+    Eigen::VectorXd x(mac.inputs.size()), w(mac.weights.size());
+    for (Eigen::Index i = 0; i < x.size(); ++i) {
+        x(i) = m.quantize_input(mac.inputs(i));
+        w(i) = std::clamp(mac.weights(i), -1.0, 1.0);
+    }
+    if (m.transient && !m.sense.ideal && !m.sense.tia && m.tech.array.input_encoding == "pulse-width")
+        return m.decide(m.mac_output_pulse_width(x, w), noise);
+    return m.decide(m.mac_output(m.mac_norton(x, w, m.pulse_width())), noise);
+}
+
+PreparedColumn BehavioralAdc::prepare(const Eigen::VectorXd& weights) const
+{
+    const Impl& m = *impl_;
+    if (weights.size() > m.rows)
+        throw Error(fmt::format("{} weights for a column of {} rows", weights.size(), m.rows));
+    PreparedColumn column;
+    column.plus_S.resize(weights.size());
+    column.minus_S.resize(weights.size());
+    for (Eigen::Index i = 0; i < weights.size(); ++i) {
+        const auto [gp, gm] = m.pair_conductance(std::clamp(weights(i), -1.0, 1.0));
+        column.plus_S(i) = m.effective(gp);
+        column.minus_S(i) = m.effective(gm);
+    }
+    column.difference_S = column.plus_S - m.mirror * column.minus_S;
+    column.norton_conductance_S = column.plus_S.sum();
+    const auto [gp0, gm0] = m.pair_conductance(0.0);
+    (void)gm0;
+    column.norton_conductance_S += (m.rows - weights.size()) * m.effective(gp0);  // rows without weights
+    column.response_V_per_A = m.sense.ideal ? (m.sense.tia ? m.sense.feedback_ohm
+                                                           : m.sense.integration_s / m.sense.capacitance_F)
+                                            : m.response_per_ampere(column.norton_conductance_S);
+    return column;
+}
+
+int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& inputs, RandomStream* noise) const
+{
+    const Impl& m = *impl_;
+    const bool slow = m.wire_ohm > 0 || m.alpha > 0 ||
+                      (m.transient && !m.sense.ideal && m.pulse_width());
+    if (slow || inputs.size() != column.plus_S.size()) {
+        // Recover the weights and take the full path.
+        const double span = m.tech.device.g_max_S - m.tech.device.g_min_S;
+        Eigen::VectorXd w(column.plus_S.size());
+        for (Eigen::Index i = 0; i < w.size(); ++i) {
+            const double raw_plus = m.access_ohm > 0 ? column.plus_S(i) / (1 - column.plus_S(i) * m.access_ohm)
+                                                     : column.plus_S(i);
+            const double raw_minus = m.access_ohm > 0 ? column.minus_S(i) / (1 - column.minus_S(i) * m.access_ohm)
+                                                      : column.minus_S(i);
+            w(i) = (raw_plus - raw_minus) / (m.chip.drift_factor * span);
+        }
+        return convert(MacInputs{inputs, w}, noise);
+    }
+    const double levels = std::ldexp(1.0, m.tech.array.input_bits) - 1.0;
+    // Quantize the inputs (round half up by int32 truncation of x >= 0; Eigen
+    // vectorizes max/min/convert), then one dot product. No allocation for <= 256 rows.
+    constexpr Eigen::Index kStack = 256;
+    double stack[kStack];
+    std::vector<double> heap;
+    double* buffer = stack;
+    if (inputs.size() > kStack) {
+        heap.resize(static_cast<std::size_t>(inputs.size()));
+        buffer = heap.data();
+    }
+    Eigen::Map<Eigen::ArrayXd> steps(buffer, inputs.size());
+    steps = (inputs.array().max(0.0).min(1.0) * levels + 0.5).cast<std::int32_t>().cast<double>();
+    const double current = steps.matrix().dot(column.difference_S) * (m.chip.v_read_V / levels);
+    double u = column.response_V_per_A * current;
+    if (!m.sense.ideal) u = std::clamp(u, -m.sense.swing_V, m.sense.swing_V);
+    const CalibrationParams& cal = m.options.calibration;
+    return m.decide(u * (1.0 + cal.gain_error) - cal.mac_compression * u * u, noise);
+}
+
+double BehavioralAdc::mac_output_V(double mac_value) const
+{
+    return impl_->mac_output(impl_->canonical_norton_of(mac_value));
+}
+
+double BehavioralAdc::reconstruct(int code) const
+{
+    const auto& levels = impl_->design.levels.levels;
+    return levels[static_cast<std::size_t>(std::clamp(code, 0, static_cast<int>(levels.size()) - 1))];
+}
+
+std::vector<double> BehavioralAdc::transition_levels(double tolerance) const
+{
+    const Impl& m = *impl_;
+    const LevelSet& set = m.design.levels;
+    const double span = set.hi - set.lo;
+    if (tolerance <= 0) tolerance = set.lsb() * 1e-7;
+    const double low = set.lo - 0.25 * span, high = set.hi + 0.25 * span;
+    std::vector<double> levels;
+    const int code_low = convert(low), code_high = convert(high);
+    for (int k = 1; k <= m.steps; ++k) {
+        if (code_low >= k) {
+            levels.push_back(-std::numeric_limits<double>::infinity());
+            continue;
+        }
+        if (code_high < k) {
+            levels.push_back(std::numeric_limits<double>::infinity());
+            continue;
+        }
+        double a = low, b = high;
+        while (b - a > tolerance) {
+            const double mid = 0.5 * (a + b);
+            (convert(mid) >= k ? b : a) = mid;
+        }
+        levels.push_back(0.5 * (a + b));
+    }
+    return levels;
+}
+
+const std::vector<double>& BehavioralAdc::ramp_V() const { return impl_->ramp; }
+
+ConversionEnergy BehavioralAdc::energy(double mac_value) const
+{
+    const Impl& m = *impl_;
+    ConversionEnergy e;
+    const double v = m.chip.v_read_V, t = m.sense.integration_s, period = m.sense.period_s;
+    const int code = convert(mac_value);
+    const int decisions = m.tech.counter.early_stop ? std::min(code + 1, m.steps) : m.steps;
+    // MAC cells: every row at input 1 in the canonical realization.
+    double mac_j = 0.0;
+    const Eigen::VectorXd w = m.canonical_weights(mac_value);
+    for (Eigen::Index i = 0; i < w.size(); ++i) {
+        const auto [gp, gm] = m.pair_conductance(w(i));
+        mac_j += v * (m.read_current(gp, v) + m.read_current(gm, v)) * t;
+    }
+    double replica_j = 0.0;
+    for (int k = 1; k <= decisions; ++k) replica_j += v * m.replica_norton(k).current_A * t;
+    const double sense_time = m.sense.reset_s + t + decisions * period;
+    const double integrators_j =
+        m.tech.sense.opamp_power_W * (sense_time + decisions * period / m.columns);  // replica shared by the columns
+    e.terms = {{"mac_cell_read", mac_j},
+               {"replica_cell_read", replica_j},
+               {"comparator", decisions * m.tech.comparator.energy_J},
+               {"integrators", integrators_j},
+               {"counter", decisions * m.tech.counter.energy_per_clock_J}};
+    for (const auto& term : e.terms) e.total_J += term.joules;
+    e.clocks = decisions;
+    e.latency_s = m.sense.reset_s + t + decisions * period;
+    return e;
+}
+
+const ReplicaDesign& BehavioralAdc::design() const { return impl_->design; }
+const Technology& BehavioralAdc::technology() const { return impl_->tech; }
+
+}  // namespace nladc
