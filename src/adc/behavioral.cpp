@@ -16,6 +16,18 @@
 
 namespace nladc {
 
+double comparator_node_capacitance(const Technology& tech)
+{
+    const ComparatorParams& c = tech.comparator;
+    return c.input_capacitance_F + c.hold_capacitance_F + c.ramp_wire_capacitance_F;
+}
+
+double mac_isolation_resistance(const Technology& tech)
+{
+    return tech.comparator.match_input_impedance ? (tech.array.columns - 1) * tech.sense.opamp_output_resistance_ohm
+                                                 : 0.0;
+}
+
 ChipInstance nominal_chip(const ReplicaDesign& design, const Technology& tech)
 {
     ChipInstance chip;
@@ -55,8 +67,12 @@ struct BehavioralAdc::Impl {
     double k_vread = 0.0;        ///< u per siemens of Norton conductance at V_read (ideal K V_read)
     std::vector<double> ramp;    ///< u_line(k) at the compare instants, k = 1 .. L-1
     std::vector<int> enabled_cells;  ///< replica cells enabled at step k (k = 1 .. L-1)
-    /// MAC output per unit Norton current as a function of the Norton conductance (tabulated).
-    std::vector<double> response_grid_S, response_per_A;
+    /// MAC output per unit Norton current as a function of the Norton conductance
+    /// (tabulated; chip-independent, shared between chips).
+    struct Response {
+        std::vector<double> grid_S, per_A;
+    };
+    std::shared_ptr<const Response> response;
     /// Canonical MAC realization with wires: value grid and Norton equivalents.
     std::vector<double> canonical_values;
     std::vector<Norton> canonical_norton;
@@ -197,7 +213,11 @@ struct BehavioralAdc::Impl {
 
     Norton canonical_norton_of(double value) const
     {
-        if (wire_ohm == 0.0) return mac_norton(Eigen::VectorXd::Ones(rows), canonical_weights(value), pulse_width());
+        if (wire_ohm == 0.0) {
+            // Every row is identical in the canonical spread: one row times R.
+            const Norton row = mac_norton(Eigen::VectorXd::Ones(1), canonical_weights(value).head(1), pulse_width());
+            return {row.current_A * rows, row.conductance_S * rows};
+        }
         // Tabulated once: a solve per value would make bisection slow.
         const auto& xs = canonical_values;
         const double clamped = std::clamp(value, xs.front(), xs.back());
@@ -230,13 +250,14 @@ struct BehavioralAdc::Impl {
     /// table of exact closed-form responses.
     double response_per_ampere(double conductance) const
     {
-        const auto& xs = response_grid_S;
+        const auto& xs = response->grid_S;
+        const auto& ys = response->per_A;
         const double g = std::clamp(conductance, xs.front(), xs.back());
-        const std::size_t i =
-            std::min<std::size_t>(std::upper_bound(xs.begin(), xs.end(), g) - xs.begin(), xs.size() - 1);
-        const std::size_t i0 = i == 0 ? 0 : i - 1;
-        const double f = xs[i] == xs[i0] ? 0.0 : (g - xs[i0]) / (xs[i] - xs[i0]);
-        return response_per_A[i0] + f * (response_per_A[i] - response_per_A[i0]);
+        // The grid is uniform: index directly.
+        const double position = (g - xs.front()) / (xs[1] - xs.front());
+        const std::size_t i0 = std::min<std::size_t>(static_cast<std::size_t>(position), xs.size() - 2);
+        const double f = position - static_cast<double>(i0);
+        return ys[i0] + f * (ys[i0 + 1] - ys[i0]);
     }
 
     /// Exact MAC output per ampere for one Norton conductance (integrate, hold one period).
@@ -248,10 +269,10 @@ struct BehavioralAdc::Impl {
                           : detail::propagate(sense, x, current, g, dt, tau_node);
         };
         if (sense.tia) {
-            step(1.0, conductance, sense.reset_s + sense.integration_s + sense.period_s);
+            step(1.0, conductance, sense.reset_s + sense.integration_s + sense.compare_s);
         } else {
             step(1.0, conductance, sense.integration_s);
-            step(0.0, 0.0, sense.period_s);
+            step(0.0, 0.0, sense.compare_s);  // hold until the first compare edge
         }
         return -x(2);
     }
@@ -311,12 +332,14 @@ struct BehavioralAdc::Impl {
             for (const ReplicaCell& cell : design.cells)
                 if (cell.step >= 0 && cell.step <= k) ++enabled_cells[static_cast<std::size_t>(k - 1)];
             if (sense.tia) {
-                advance(n.current_A, n.conductance_S, sense.period_s);
+                advance(n.current_A, n.conductance_S, sense.compare_s);
             } else {
                 x = detail::reset(sense, x, sense.reset_s, tau_line);
                 advance(n.current_A, n.conductance_S, sense.integration_s);
                 x = detail::saturate(sense, x);
-                advance(0.0, 0.0, sense.period_s - sense.reset_s - sense.integration_s);
+                // Hold until the compare edge, which leaves the latch its resolve time
+                // before the next step's reset.
+                advance(0.0, 0.0, sense.compare_s - sense.reset_s - sense.integration_s);
             }
             ramp[static_cast<std::size_t>(k - 1)] =
                 -x(2) + k_vread * cal.leakage_S * enabled_cells[static_cast<std::size_t>(k - 1)];
@@ -382,6 +405,12 @@ struct BehavioralAdc::Impl {
 
 BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech, const ChipInstance& chip,
                              const AdcOptions& options)
+    : BehavioralAdc(design, tech, chip, options, nullptr)
+{
+}
+
+BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech, const ChipInstance& chip,
+                             const AdcOptions& options, std::shared_ptr<const void> shared_response)
     : impl_(std::make_unique<Impl>())
 {
     Impl& m = *impl_;
@@ -412,19 +441,19 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
     m.sense = detail::sense_constants(tech, ideal.integrator);
     m.mirror = ideal.integrator ? 1.0 : tech.sense.column_mirror_gain;
     if (!ideal.integrator) {
-        const ComparatorParams& c = tech.comparator;
-        const double per_column = c.input_capacitance_F + c.ramp_wire_capacitance_F;
-        m.tau_line = tech.sense.opamp_output_resistance_ohm * per_column * m.columns;
-        m.tau_node = tech.sense.opamp_output_resistance_ohm * per_column;
+        m.tau_line = tech.sense.opamp_output_resistance_ohm * comparator_node_capacitance(tech) * m.columns;
+        m.tau_node = (tech.sense.opamp_output_resistance_ohm + mac_isolation_resistance(tech)) *
+                     comparator_node_capacitance(tech);
     }
     m.offset_V = chip.comparator_offset_V + chip.trim_offset_V + options.calibration.offset_V;
     if (!ideal.comparator) {
         const ComparatorParams& c = tech.comparator;
         m.noise_V = c.noise_sigma_V;
         m.hysteresis_V = c.hysteresis_V;
-        // Kickback: both inputs get Q/C_column at the edge; when the latch decides
-        // (5 tau_regen later) the fast MAC node has recovered more than the shared ramp line.
-        const double per_column = c.input_capacitance_F + c.ramp_wire_capacitance_F;
+        // Kickback: both inputs get Q/C_node at the edge; when the latch decides (5 tau_regen
+        // later) each has recovered through its own source impedance; the difference is an
+        // error (zero with matched input impedances).
+        const double per_column = comparator_node_capacitance(tech);
         if (per_column > 0 && c.kickback_charge_C != 0) {
             const double decide_s = 5.0 * c.regeneration_tau_s;
             auto left = [&](double tau) { return tau > 0 ? std::exp(-decide_s / tau) : 0.0; };
@@ -437,15 +466,20 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
     m.k_vread = m.sense.tia ? m.sense.feedback_ohm * chip.v_read_V
                             : m.sense.integration_s / m.sense.capacitance_F * chip.v_read_V;
 
-    // MAC response table over the Norton conductance the column can present.
-    if (!m.sense.ideal) {
-        const double g_top = m.rows * tech.device.g_max_S * std::max(1.0, chip.drift_factor) * 1.05;
-        const int points = 257;
+    // MAC response table over the Norton conductance the column can present (drift
+    // up to 2x covered, so chips drawn from this model can share it).
+    if (shared_response) {
+        m.response = std::static_pointer_cast<const Impl::Response>(shared_response);
+    } else if (!m.sense.ideal) {
+        auto table = std::make_shared<Impl::Response>();
+        const double g_top = m.rows * tech.device.g_max_S * 2.0;
+        const int points = 513;
         for (int i = 0; i < points; ++i) {
             const double g = g_top * i / (points - 1);
-            m.response_grid_S.push_back(g);
-            m.response_per_A.push_back(m.exact_response_per_ampere(g));
+            table->grid_S.push_back(g);
+            table->per_A.push_back(m.exact_response_per_ampere(g));
         }
+        m.response = std::move(table);
     }
     if (m.wire_ohm > 0) {
         const double lo = design.levels.lo, hi = design.levels.hi, span = hi - lo;
@@ -458,6 +492,12 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
         }
     }
     m.build_ramp();
+}
+
+BehavioralAdc BehavioralAdc::with_chip(const ChipInstance& chip) const
+{
+    BehavioralAdc other(impl_->design, impl_->tech, chip, impl_->options, impl_->response);
+    return other;
 }
 
 BehavioralAdc::~BehavioralAdc() = default;

@@ -22,6 +22,7 @@ SenseConstants sense_constants(const Technology& tech, bool ideal)
     k.integration_s = tech.sense.integration_time_s;
     k.reset_s = tech.sense.reset_time_s;
     k.period_s = clock_period_s(tech);
+    k.compare_s = k.period_s - tech.comparator.resolve_time_s;
     return k;
 }
 

@@ -22,6 +22,7 @@ struct SenseConstants {
     bool tia = false;
     double capacitance_F = 0, feedback_ohm = 0, gain = 0, pole_rad_s = 0, swing_V = 0;
     double integration_s = 0, reset_s = 0, period_s = 0;
+    double compare_s = 0;  ///< compare edge within a step: period - comparator resolve time
 };
 
 SenseConstants sense_constants(const Technology& tech, bool ideal);

@@ -240,3 +240,55 @@ Command add_transfer(CLI::App& parent)
 }
 
 }  // namespace nladc::cli
+
+#include "nladc/spice/netlist.hpp"
+
+namespace nladc::cli {
+
+Command add_netlist(CLI::App& parent)
+{
+    struct Flags {
+        std::string design, tech, corner = "TT", circuits, out, kind = "conversion";
+        double mac = 0.0, temperature = 27.0;
+        bool inline_library = false;
+        CLI::Option* mac_option = nullptr;
+    };
+    auto flags = std::make_shared<Flags>();
+    CLI::App* app = parent.add_subcommand("netlist", "Write the ngspice testbench of a design (docs/spice.md)");
+    app->add_option("--design", flags->design, "Design JSON written by `nladc map`")->required();
+    app->add_option("--tech", flags->tech, "Technology JSON to use instead of the design's embedded one");
+    flags->mac_option = app->add_option("--mac", flags->mac, "MAC value in input units (default: the range middle)");
+    app->add_option("--corner", flags->corner, "Process corner")->check(CLI::IsMember({"TT", "FF", "SS"}))->capture_default_str();
+    app->add_option("--temp", flags->temperature, "Temperature, C")->capture_default_str();
+    app->add_option("--kind", flags->kind, "conversion | mac (MAC integrator only)")
+        ->check(CLI::IsMember({"conversion", "mac"}));
+    app->add_flag("--inline", flags->inline_library, "Paste the subcircuit library and model card (self-contained file)");
+    app->add_option("--circuits", flags->circuits, "The circuits/ directory (default: found automatically)");
+    app->add_option("--out", flags->out, "Output .cir file")->required();
+    return {app, [flags] {
+                io::DesignRecord record = io::read_design(flags->design);
+                Technology tech = record.design.tech;
+                if (!flags->tech.empty()) {
+                    tech = io::read_technology(flags->tech);
+                    size_sense(tech, record.design.levels.hi / record.design.scale_per_S);
+                    note(fmt::format("using the technology of {} instead of the one embedded in {}", flags->tech,
+                                     flags->design));
+                }
+                spice::NetlistOptions options;
+                options.kind = flags->kind;
+                options.mac_value = flags->mac_option->count() ? flags->mac
+                                                               : 0.5 * (record.design.levels.lo + record.design.levels.hi);
+                options.corner = flags->corner;
+                options.temperature_C = flags->temperature;
+                options.inline_library = flags->inline_library;
+                options.circuits_dir = flags->circuits;
+                options.design_hash = record.hash;
+                const spice::Netlist net = spice::generate_netlist(record.design, tech,
+                                                                   spice::nominal_spice_chip(record.design, tech), options);
+                io::write_file_atomic(flags->out, net.text);
+                std::cout << fmt::format("wrote {} ({} netlist, MAC {:g}, {} corner, {:.4g} ns)\n", flags->out,
+                                         flags->kind, *options.mac_value, flags->corner, net.stop_time * 1e9);
+            }};
+}
+
+}  // namespace nladc::cli

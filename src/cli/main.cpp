@@ -51,6 +51,7 @@ int main(int argc, char** argv)
         nladc::cli::add_map(app),
         nladc::cli::add_convert(app),
         nladc::cli::add_transfer(app),
+        nladc::cli::add_netlist(app),
     };
 
     try {

@@ -42,7 +42,8 @@ const ParamTable<ArrayParams>& array_table()
 {
     using A = ArrayParams;
     static const ParamTable<A> table = {
-        {"rows", &A::rows, "", "crossbar rows (inputs; also the replica column's cells)", kChoice, 1, 65536},
+        {"rows", &A::rows, "", "crossbar rows (inputs; also the replica column's cells)",
+         "choice (64: a 4-bit replica column fits with spares)", 1, 65536},
         {"columns", &A::columns, "", "crossbar columns", kChoice, 3, 65536},
         {"wire_resistance_ohm", &A::wire_resistance_ohm, "ohm", "resistance of one wire segment; 0 = ideal wires",
          "choice (~1 Ohm per cell pitch, 65 nm Cu)", 0, 1e6},
@@ -53,7 +54,9 @@ const ParamTable<ArrayParams>& array_table()
         {"input_encoding", &A::input_encoding, "", "inputs as read-pulse amplitude or pulse width", kChoice, -kInf,
          kInf, {"amplitude", "pulse-width"}},
         {"background_conductance_S", &A::background_conductance_S, "S",
-         "conductance of the other columns' cells (they load the row wires)", "choice (idle weights at g_min)", 0, 1},
+         "conductance of the other columns' cells (they load the row wires); 0 = not modelled, which keeps the "
+         "SPICE testbench to the three columns of the ADC",
+         "choice", 0, 1},
         {"feature_size_m", &A::feature_size_m, "m", "technology feature size F (area model)", "choice (65 nm)", 1e-9, 1e-5},
     };
     return table;
@@ -78,7 +81,7 @@ const ParamTable<SenseParams>& sense_table()
         {"opamp_gain", &S::opamp_gain, "V/V", "op-amp DC gain A0 (1000 = 60 dB)", "choice (<= 60 dB)", 1, 1e12},
         {"opamp_gbw_Hz", &S::opamp_gbw_Hz, "Hz", "op-amp gain-bandwidth product (single pole)", kChoice, 1e3, 1e15},
         {"opamp_output_resistance_ohm", &S::opamp_output_resistance_ohm, "ohm",
-         "op-amp output resistance (drives the shared ramp line)", kChoice, 0, 1e9},
+         "op-amp output resistance (drives the shared ramp line)", "choice (line buffer)", 0, 1e9},
         {"opamp_power_W", &S::opamp_power_W, "W", "static power of one op-amp", kChoice, 0, 1},
         {"column_mirror_gain", &S::column_mirror_gain, "", "gain of the mirror subtracting the G- column current",
          kChoice, 0.5, 1.5},
@@ -99,12 +102,15 @@ const ParamTable<ComparatorParams>& comparator_table()
         {"resolve_time_s", &C::resolve_time_s, "s", "time from the clock edge until the counter samples the latch",
          kChoice, 1e-15, 1e-3},
         {"supply_V", &C::supply_V, "V", "latch supply (the swing it must regenerate to)", "choice (65 nm)", 0.1, 10},
-        {"input_capacitance_F", &C::input_capacitance_F, "F", "input capacitance on the ramp line", kChoice, 0, 1e-9},
-        {"kickback_charge_C", &C::kickback_charge_C, "C", "net charge injected into each input per decision",
-         "choice (a few mV on a 7 fF input node)",
-         -1e-9, 1e-9},
+        {"input_capacitance_F", &C::input_capacitance_F, "F", "gate capacitance of one comparator input", kChoice, 0, 1e-9},
+        {"hold_capacitance_F", &C::hold_capacitance_F, "F", "capacitor at each comparator input (absorbs kickback)",
+         kChoice, 0, 1e-9},
+        {"kickback_charge_C", &C::kickback_charge_C, "C", "charge the latch injects into each input at the clock edge",
+         "measured: circuits/ StrongARM at TT draws 4.5 fC from each input", -1e-9, 1e-9},
         {"ramp_wire_capacitance_F", &C::ramp_wire_capacitance_F, "F", "ramp-line wire capacitance per column",
          kChoice, 0, 1e-9},
+        {"match_input_impedance", &C::match_input_impedance, "",
+         "(C-1) R_out in series with the MAC output: both inputs see the ramp line's source impedance", kChoice},
         {"energy_J", &C::energy_J, "J", "energy per decision", kChoice, 0, 1e-6},
     };
     return table;
@@ -118,6 +124,28 @@ const ParamTable<CounterParams>& counter_table()
          "Topkima-Former / Yang 2025: ~200 MHz at 65 nm", 1, 1e12},
         {"early_stop", &K::early_stop, "", "stop at the first decision 'ramp above MAC'", kChoice},
         {"energy_per_clock_J", &K::energy_per_clock_J, "J", "counter and clock energy per period", kChoice, 0, 1e-6},
+    };
+    return table;
+}
+
+const ParamTable<SpiceParams>& spice_table()
+{
+    using P = SpiceParams;
+    static const ParamTable<P> table = {
+        {"comparator_library", &P::comparator_library, "", "file holding the comparator subcircuit; empty = circuits/nladc_cells.lib (relative paths: to the technology file)",
+         kChoice},
+        {"comparator_subckt", &P::comparator_subckt, "", "comparator subcircuit: ports inp inn clk outp outn vdd vss, params dvt_p dvt_n",
+         "circuits/README.md"},
+        {"model_library", &P::model_library, "", "MOSFET model card defining nch and pch; {corner} becomes tt, ff or ss; empty = circuits/models/generic65_{corner}.lib",
+         kChoice},
+        {"access_width_m", &P::access_width_m, "m", "1T1R access transistor width", "circuits/README.md (R_on ~ 200 Ohm)", 1e-8, 1e-3},
+        {"access_length_m", &P::access_length_m, "m", "1T1R access transistor length", "circuits/README.md", 1e-8, 1e-3},
+        {"word_line_V", &P::word_line_V, "V", "boosted word-line level of the 1T1R cells", "circuits/README.md", 0, 5},
+        {"reset_switch_ohm", &P::reset_switch_ohm, "ohm", "integrator reset switch on-resistance", kChoice, 1e-3, 1e9},
+        {"column_switch_ohm", &P::column_switch_ohm, "ohm", "column-select switch on-resistance (not in the behavioral model)", kChoice, 1e-3, 1e9},
+        {"max_step_s", &P::max_step_s, "s", "transient time-step limit", kChoice, 1e-15, 1e-6},
+        {"supply_V", &P::supply_V, "V", "supply of the comparator and logic", "generic 65 nm", 0.1, 10},
+        {"common_mode_V", &P::common_mode_V, "V", "integrator reference: rows sit at VCM + x V_read", kChoice, 0, 10},
     };
     return table;
 }
@@ -142,10 +170,12 @@ std::pair<std::string, std::string> find_technology_violation(const Technology& 
         return {"array.replica_column", fmt::format("{} collides with the MAC pair at columns {} and {}",
                                                     a.replica_column, a.mac_column, a.mac_column + 1)};
     const double period = clock_period_s(t);
-    if (t.sense.mode == "integrator" && t.sense.reset_time_s + t.sense.integration_time_s >= period)
+    const double busy = t.sense.reset_time_s + t.sense.integration_time_s + t.comparator.resolve_time_s;
+    if (t.sense.mode == "integrator" && busy >= period)
         return {"sense.integration_time_s",
-                fmt::format("reset {:g} s + integration {:g} s leave no time to compare in the {:g} s clock period",
-                            t.sense.reset_time_s, t.sense.integration_time_s, period)};
+                fmt::format("reset {:g} s + integration {:g} s + comparator resolve {:g} s do not fit the {:g} s "
+                            "clock period",
+                            t.sense.reset_time_s, t.sense.integration_time_s, t.comparator.resolve_time_s, period)};
     if (t.comparator.resolve_time_s >= period)
         return {"comparator.resolve_time_s",
                 fmt::format("{:g} s is not shorter than the clock period {:g} s", t.comparator.resolve_time_s, period)};

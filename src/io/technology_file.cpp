@@ -7,7 +7,7 @@ namespace nladc::io {
 Technology technology_from_json(const Json& object, const JsonPlace& place)
 {
     reject_unknown_keys(object, place,
-                        {"format", "version", "name", "device", "array", "sense", "comparator", "counter"});
+                        {"format", "version", "name", "device", "array", "sense", "comparator", "counter", "spice"});
     if (object.contains("format") && as_string(object["format"], place.key("format")) != "nladc-technology")
         place.key("format").fail(fmt::format("{} is not \"nladc-technology\"", object["format"].dump()));
     if (object.contains("version") && as_integer(object["version"], place.key("version")) != 1)
@@ -19,6 +19,7 @@ Technology technology_from_json(const Json& object, const JsonPlace& place)
     if (object.contains("comparator"))
         load_params(object["comparator"], place.key("comparator"), comparator_table(), tech.comparator);
     if (object.contains("counter")) load_params(object["counter"], place.key("counter"), counter_table(), tech.counter);
+    if (object.contains("spice")) load_params(object["spice"], place.key("spice"), spice_table(), tech.spice);
     if (const auto [key, reason] = find_technology_violation(tech); !key.empty())
         JsonPlace(place.file(), place.path().empty() ? key : place.path() + "." + key).fail(reason);
     return tech;
@@ -26,7 +27,12 @@ Technology technology_from_json(const Json& object, const JsonPlace& place)
 
 Technology read_technology(const std::filesystem::path& file)
 {
-    return technology_from_json(read_json_file(file), JsonPlace(file.string()));
+    Technology tech = technology_from_json(read_json_file(file), JsonPlace(file.string()));
+    // Library paths in a technology file are relative to the file.
+    for (std::string* path : {&tech.spice.comparator_library, &tech.spice.model_library})
+        if (!path->empty() && std::filesystem::path(*path).is_relative())
+            *path = (file.parent_path() / *path).lexically_normal().string();
+    return tech;
 }
 
 OrderedJson technology_to_json(const Technology& tech)
@@ -39,6 +45,7 @@ OrderedJson technology_to_json(const Technology& tech)
     j["sense"] = dump_params(tech.sense, sense_table());
     j["comparator"] = dump_params(tech.comparator, comparator_table());
     j["counter"] = dump_params(tech.counter, counter_table());
+    j["spice"] = dump_params(tech.spice, spice_table());
     return j;
 }
 
@@ -51,6 +58,7 @@ std::string describe_technology()
     out += describe_params("sense", defaults.sense, sense_table());
     out += describe_params("comparator", defaults.comparator, comparator_table());
     out += describe_params("counter", defaults.counter, counter_table());
+    out += describe_params("spice", defaults.spice, spice_table());
     return out;
 }
 

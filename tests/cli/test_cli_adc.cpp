@@ -106,7 +106,7 @@ TEST_CASE("map and transfer reject bad inputs naming key and value", "[cli]")
     std::string text = test::slurp(design);
     const auto at = text.find("\"target_S\": ");
     REQUIRE(at != std::string::npos);
-    text.insert(at + 12, "-");
+    text.insert(text.begin() + static_cast<std::ptrdiff_t>(at + 12), '-');
     test::write_text(dir / "negative.json", text);
     check(run_cli({"transfer", "--design", (dir / "negative.json").string(), "--out", (dir / "t.csv").string()}),
           "mapping.cells[0].target_S: -");

@@ -57,7 +57,7 @@ TEST_CASE("the reference table documents every key once", "[device]")
         CHECK(table.find(key) != std::string::npos);
     const auto rows = test::count_lines(table) - 2;
     CHECK(rows == device_table().size() + array_table().size() + sense_table().size() + comparator_table().size() +
-                      counter_table().size());
+                      counter_table().size() + spice_table().size());
 }
 
 TEST_CASE("docs/technology.md is the current reference table", "[device]")

@@ -10,11 +10,13 @@
 //        dv_o/dt = w_p (-A0 v_x - v_o),                     w_p = 2 pi GBW / A0
 //        dv_x/dt = dv_o/dt + (I_sc - G_col v_x) / C
 //      and its output node (op-amp output resistance R_out into the comparator input)
-//      is a first-order RC. After T the MAC output holds. Ideal: u = I_sc T / C.
+//      is a first-order RC (with matched input impedances, (C - 1) R_out in series, so
+//      it sees the same source impedance as the ramp line). After T the MAC output
+//      holds. Ideal: u = I_sc T / C.
 //   2. Ramp phase, step k = 1 .. L-1 (one clock period P each): the replica integrator
 //      resets, integrates the enabled replica cells (cumulative conductance G_ref(k))
 //      for T, and holds; its output drives the ramp line shared by all C columns
-//      (R_out into C_line = C x (C_in + C_wire)). At the end of the period the
+//      (R_out into C_line = C x (C_in + C_hold + C_wire)). At the compare edge the
 //      comparator decides whether u_mac > u_line(k) + V_os (+-h/2 hysteresis, + noise).
 //      Each decision kicks Q_kb into both comparator inputs; what is left of that kick
 //      when the latch decides (after 5 tau_regen) on the slow ramp line and on the fast
@@ -63,6 +65,12 @@ struct ChipInstance {
 };
 
 ChipInstance nominal_chip(const ReplicaDesign& design, const Technology& tech);
+
+/// Capacitance at one comparator input: gate + hold capacitor + one column of ramp wire (F).
+double comparator_node_capacitance(const Technology& tech);
+/// Series resistance between the MAC output and its comparator input (ohm): (C - 1) R_out
+/// when the input impedances are matched, else 0.
+double mac_isolation_resistance(const Technology& tech);
 
 /// Calibrated behavioral parameters (fitted by `nladc calibrate` against SPICE):
 /// global corrections on top of the technology model; all zero by default.
@@ -118,6 +126,10 @@ public:
     ~BehavioralAdc();
     BehavioralAdc(BehavioralAdc&&) noexcept;
 
+    /// The same design, technology and options on another chip, reusing this model's
+    /// chip-independent tables (the sense response): what a Monte Carlo trial needs.
+    BehavioralAdc with_chip(const ChipInstance& chip) const;
+
     /// Code for a MAC value in the level set's input units. The value is realized on
     /// the MAC pair by the canonical spread: every row at input 1 with the differential
     /// conductance v / (s R) (so IR drop and access resistance act on a full column).
@@ -149,6 +161,8 @@ public:
     const Technology& technology() const;
 
 private:
+    BehavioralAdc(const ReplicaDesign& design, const Technology& tech, const ChipInstance& chip,
+                  const AdcOptions& options, std::shared_ptr<const void> shared_response);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -6,6 +6,7 @@
 //   sense       integrator (or TIA) shared by the MAC pair and the replica column
 //   comparator  StrongARM-style latch: offset, noise, hysteresis, regeneration, kickback
 //   counter     ramp clock, early stop, energy
+//   spice       the SPICE testbench: comparator subcircuit, model card, device sizes
 // `nladc tech --defaults` prints the defaults; `nladc tech --describe` the table
 // of every key (docs/technology.md is generated from it).
 
@@ -36,7 +37,7 @@ struct DeviceParams {
 };
 
 struct ArrayParams {
-    int rows = 128;
+    int rows = 64;
     int columns = 32;
     double wire_resistance_ohm = 1.0;    ///< per wire segment (row and column), 0 = ideal wires
     int mac_column = 0;                  ///< G+ column of the differential pair; G- is mac_column + 1
@@ -44,7 +45,7 @@ struct ArrayParams {
     double v_read_V = 0.2;
     int input_bits = 8;                  ///< B_in: inputs x in [0, 1] are quantized to 2^B_in - 1 steps
     std::string input_encoding = "amplitude";  ///< amplitude (x V_read) | pulse-width (V_read for x T)
-    double background_conductance_S = 100e-6;  ///< cells of the other columns (load on the row wires)
+    double background_conductance_S = 0.0;  ///< cells of the other columns (load on the row wires); 0 = not modelled
     double feature_size_m = 65e-9;       ///< F, for the area model
 };
 
@@ -58,7 +59,7 @@ struct SenseParams {
     double output_swing_V = 0.8;         ///< largest output excursion from the reset level
     double opamp_gain = 1000.0;          ///< DC gain A0 (V/V); 1000 = 60 dB
     double opamp_gbw_Hz = 2e9;           ///< gain-bandwidth product (single-pole op-amp)
-    double opamp_output_resistance_ohm = 2000.0;  ///< drives the output node (and the shared ramp line)
+    double opamp_output_resistance_ohm = 300.0;  ///< drives the output node (and the shared ramp line)
     double opamp_power_W = 200e-6;       ///< static power of one op-amp
     double column_mirror_gain = 1.0;     ///< gain of the mirror that subtracts the G- column current
 };
@@ -71,9 +72,13 @@ struct ComparatorParams {
     double regeneration_tau_s = 20e-12;  ///< latch regeneration time constant
     double resolve_time_s = 0.5e-9;      ///< time from the clock edge until the counter samples the latch
     double supply_V = 1.2;               ///< latch swing; metastable if the overdrive cannot regenerate to it
-    double input_capacitance_F = 5e-15;  ///< load of one comparator input on the ramp line
-    double kickback_charge_C = 0.05e-15; ///< net charge the latch injects into each input per decision
+    double input_capacitance_F = 5e-15;  ///< gate load of one comparator input
+    double hold_capacitance_F = 50e-15;  ///< capacitor at each comparator input (absorbs kickback)
+    double kickback_charge_C = -4.5e-15; ///< charge the latch injects into each input at the clock edge (< 0: drawn out)
     double ramp_wire_capacitance_F = 2e-15;  ///< ramp-line wire capacitance per column
+    /// Put (C - 1) R_out in series with the MAC output so both comparator inputs see the
+    /// same source impedance as the shared ramp line: the kickback is then common mode.
+    bool match_input_impedance = true;
     double energy_J = 30e-15;            ///< energy per decision
 };
 
@@ -83,12 +88,30 @@ struct CounterParams {
     double energy_per_clock_J = 10e-15;  ///< counter and clock distribution per period
 };
 
+/// SPICE testbench settings (the netlist generator; circuits/README.md documents
+/// the port convention a user's comparator subcircuit and model card must follow).
+struct SpiceParams {
+    std::string comparator_library;           ///< file with the comparator subcircuit; "" = circuits/nladc_cells.lib
+    std::string comparator_subckt = "strongarm";  ///< ports: inp inn clk outp outn vdd vss; params dvt_p dvt_n
+    std::string model_library;                ///< MOSFET model card defining nch, pch; "{corner}" -> tt|ff|ss;
+                                              ///< "" = circuits/models/generic65_{corner}.lib
+    double access_width_m = 1.6e-6;           ///< 1T1R access NMOS width (R_on ~ 200 ohm at the operating point)
+    double access_length_m = 60e-9;
+    double word_line_V = 2.0;                 ///< boosted word line of the 1T1R cells
+    double reset_switch_ohm = 10.0;           ///< integrator reset switch on-resistance
+    double column_switch_ohm = 0.1;           ///< column-select switch on-resistance
+    double max_step_s = 50e-12;               ///< transient time-step limit
+    double supply_V = 1.2;
+    double common_mode_V = 0.9;               ///< integrator reference: rows at VCM + x V_read
+};
+
 struct Technology {
     DeviceParams device;
     ArrayParams array;
     SenseParams sense;
     ComparatorParams comparator;
     CounterParams counter;
+    SpiceParams spice;
 };
 
 const ParamTable<DeviceParams>& device_table();
@@ -96,6 +119,7 @@ const ParamTable<ArrayParams>& array_table();
 const ParamTable<SenseParams>& sense_table();
 const ParamTable<ComparatorParams>& comparator_table();
 const ParamTable<CounterParams>& counter_table();
+const ParamTable<SpiceParams>& spice_table();
 
 /// Cross-field checks (ranges are in the tables): returns {"device.g_min_S", "reason"}
 /// for the first violation, or empty strings.

@@ -18,7 +18,10 @@ template <class S>
 void load_params(const Json& object, const JsonPlace& place, const ParamTable<S>& table, S& out)
 {
     if (!object.is_object()) place.fail("expected an object");
-    for (const auto& [key, value] : object.items()) {
+    for (const auto& item : object.items()) {
+        // Named copies: clang 14 cannot capture structured bindings in the lambda below.
+        const std::string key = item.key();
+        const Json& value = item.value();
         const ParamField<S>* field = nullptr;
         for (const auto& f : table)
             if (f.key == key) field = &f;

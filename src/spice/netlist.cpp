@@ -1,0 +1,384 @@
+#include "nladc/spice/netlist.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "nladc/adc/behavioral.hpp"
+#include "nladc/core/error.hpp"
+#include "nladc/core/version.hpp"
+#include "nladc/io/atomic_file.hpp"
+
+namespace nladc::spice {
+
+namespace fs = std::filesystem;
+
+fs::path find_circuits(const std::string& explicit_dir)
+{
+    std::vector<fs::path> tried;
+    auto holds_library = [&](const fs::path& dir) {
+        tried.push_back(dir);
+        std::error_code ec;
+        return fs::is_regular_file(dir / "nladc_cells.lib", ec);
+    };
+    if (!explicit_dir.empty()) {
+        if (holds_library(explicit_dir)) return fs::absolute(explicit_dir).lexically_normal();
+        throw Error(fmt::format("--circuits {}: no nladc_cells.lib there", explicit_dir));
+    }
+    if (const char* env = std::getenv("NLADC_CIRCUITS"); env && *env) {
+        if (holds_library(env)) return fs::absolute(env).lexically_normal();
+        throw Error(fmt::format("NLADC_CIRCUITS={}: no nladc_cells.lib there", env));
+    }
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        for (const fs::path& candidate : {exe.parent_path() / ".." / "share" / "nladc" / "circuits",
+                                          exe.parent_path() / ".." / "circuits",
+                                          exe.parent_path() / ".." / ".." / "circuits"})
+            if (holds_library(candidate)) return candidate.lexically_normal();
+    }
+#ifdef NLADC_SOURCE_DIR
+    if (holds_library(fs::path(NLADC_SOURCE_DIR) / "circuits")) return fs::path(NLADC_SOURCE_DIR) / "circuits";
+#endif
+    std::string list;
+    for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t.string();
+    throw Error(fmt::format("cannot find the circuits/ library (tried {}); give --circuits DIR or set NLADC_CIRCUITS",
+                            list));
+}
+
+SpiceChip nominal_spice_chip(const ReplicaDesign& design, const Technology& tech)
+{
+    SpiceChip chip;
+    for (const ReplicaCell& cell : design.cells)
+        chip.replica_conductance_S.push_back(cell.target_S > 0 ? cell.target_S * tech.device.drift_factor
+                                                               : tech.device.g_off_S);
+    chip.v_read_V = tech.array.v_read_V;
+    chip.wire_resistance_ohm = tech.array.wire_resistance_ohm;
+    chip.drift_factor = tech.device.drift_factor;
+    chip.comparator_offset_V = tech.comparator.offset_V;
+    return chip;
+}
+
+bool is_version_line(const std::string& line) { return line.starts_with("* nladc version"); }
+
+namespace {
+
+/// A piecewise-linear waveform built from "level from time t" events.
+class Waveform {
+public:
+    explicit Waveform(double initial, double edge_s) : edge_(edge_s) { points_.push_back({0.0, initial}); }
+    /// Hold the current level until t, then move to `level` within one edge time.
+    void set(double t, double level)
+    {
+        const double last_level = points_.back().second;
+        if (level == last_level) return;
+        const double start = std::max(t, points_.back().first);
+        if (start > points_.back().first) points_.push_back({start, last_level});
+        points_.push_back({start + edge_, level});
+    }
+    std::string pwl() const
+    {
+        std::string out = "PWL(";
+        for (std::size_t i = 0; i < points_.size(); ++i)
+            out += fmt::format("{}{:.6g} {:.9g}", i ? " " : "", points_[i].first, points_[i].second);
+        return out + ")";
+    }
+
+private:
+    double edge_;
+    std::vector<std::pair<double, double>> points_;
+};
+
+std::string lower(std::string text)
+{
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+std::string include_or_inline(const fs::path& file, bool inline_library)
+{
+    if (!fs::is_regular_file(file)) throw Error(fmt::format("{}: no such library file", file.string()));
+    if (!inline_library) return fmt::format(".include \"{}\"\n", file.string());
+    std::string text = io::read_file(file);
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    return fmt::format("* ---- inlined from {} ----\n{}* ---- end of {} ----\n", file.filename().string(), text,
+                       file.filename().string());
+}
+
+}  // namespace
+
+Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, const SpiceChip& chip,
+                         const NetlistOptions& options)
+{
+    const std::string corner = options.corner;
+    if (corner != "TT" && corner != "FF" && corner != "SS")
+        throw UsageError(fmt::format("corner '{}' is not TT, FF or SS", corner));
+    const DeviceParams& device = tech.device;
+    if (device.cell_type == "8T-SRAM")
+        throw Error("SPICE testbenches model RRAM cells (0T1R, 1T1R); device.cell_type = \"8T-SRAM\" has none");
+    if (chip.replica_conductance_S.size() != design.cells.size())
+        throw Error(fmt::format("chip has {} replica conductances, the design {} cells",
+                                chip.replica_conductance_S.size(), design.cells.size()));
+    const bool comparator_only = options.kind == "comparator";
+    const bool mac_only = options.kind == "mac";
+    if (!comparator_only && !mac_only && options.kind != "conversion")
+        throw UsageError(fmt::format("netlist kind '{}' is not conversion, mac or comparator", options.kind));
+    if (!comparator_only && !options.mac_value) throw UsageError("a conversion or MAC netlist needs a MAC value");
+
+    const fs::path circuits = find_circuits(options.circuits_dir);
+    const SenseParams& sense = tech.sense;
+    const SpiceParams& sp = tech.spice;
+    const ComparatorParams& cmp = tech.comparator;
+    if (sense.mode != "integrator") throw Error("SPICE testbenches support sense.mode = \"integrator\"");
+    if (!(sense.capacitance_F > 0)) throw Error("sense.capacitance_F is 0: map the level set first");
+
+    const int rows = tech.array.rows, columns = tech.array.columns;
+    const int steps_total = static_cast<int>(design.levels.thresholds.size());
+    const int steps = mac_only ? 0 : (options.last_step > 0 ? std::min(options.last_step, steps_total) : steps_total);
+    const double vcm = sp.common_mode_V, vdd = sp.supply_V, edge = 10e-12;
+    const double tr = sense.reset_time_s, ti = sense.integration_time_s, period = 1.0 / tech.counter.clock_hz;
+    const double compare = period - cmp.resolve_time_s;
+    const double mac_end = tr + ti;
+
+    Netlist net;
+    net.common_mode_V = vcm;
+    std::string& n = net.text;
+    const LevelSet& set = design.levels;
+    n += fmt::format("nladc {} testbench: {} {} bits\n", options.kind, set.method.empty() ? "levels" : set.method,
+                     set.bits);
+    n += fmt::format("* nladc version {}\n", version());
+    n += fmt::format("* design hash {}; sample seed {}\n", options.design_hash.empty() ? "-" : options.design_hash,
+                     options.seed);
+    n += fmt::format("* level set: {}/{}, range [{:.9g}, {:.9g}], scale {:.9g} per S\n", set.method, set.variant,
+                     set.lo, set.hi, design.scale_per_S);
+    std::string thresholds;
+    for (double t : set.thresholds) thresholds += fmt::format(" {:.9g}", t);
+    n += "* thresholds:" + thresholds + "\n";
+    if (options.mac_value)
+        n += fmt::format("* MAC value {:.9g} (canonical spread over {} rows), corner {}, {:g} C\n", *options.mac_value,
+                         rows, corner, options.temperature_C);
+    n += fmt::format("* chip: V_read {:.9g} V, wire {:.9g} ohm/segment, comparator offset {:.9g} V\n", chip.v_read_V,
+                     chip.wire_resistance_ohm, chip.comparator_offset_V);
+
+    const fs::path cells_library = circuits / "nladc_cells.lib";
+    const fs::path comparator_library = sp.comparator_library.empty() ? cells_library : fs::path(sp.comparator_library);
+    std::string model = sp.model_library.empty() ? (circuits / "models" / "generic65_{corner}.lib").string()
+                                                 : sp.model_library;
+    if (const auto at = model.find("{corner}"); at != std::string::npos) model.replace(at, 8, lower(corner));
+    n += include_or_inline(cells_library, options.inline_library);
+    if (comparator_library != cells_library) n += include_or_inline(comparator_library, options.inline_library);
+    n += include_or_inline(model, options.inline_library);
+    n += fmt::format(".temp {:g}\n", options.temperature_C);
+    // reltol 1e-4 keeps voltages to ~0.1 mV at the comparator inputs (0.01 LSB is ~0.3 mV
+    // at 4 bits); tighter settings cost 30x in run time and can stall the time step.
+    n += ".options method=trap reltol=1e-4 vntol=1e-6 abstol=1e-12\n";
+    n += "* column-select switch: 1/ron while V(ctrl) > 0.6 V (smooth, like the reset switch)\n";
+    n += ".subckt nladc_switch a b ctrl params: ron=1 roff=1e12\n";
+    n += "B1 a b I = V(a,b) * (({1/roff}) + ({1/ron - 1/roff}) * 0.5 * (1 + tanh((V(ctrl) - 0.6) / 0.01)))\n";
+    n += ".ends nladc_switch\n";
+    n += fmt::format("Vdd vdd 0 {:.9g}\nVcm vcm 0 {:.9g}\n", vdd, vcm);
+
+    // Compare edges and what is read when.
+    std::vector<double> step_start;
+    for (int k = 1; k <= steps; ++k) {
+        step_start.push_back(mac_end + (k - 1) * period);
+        net.compare_times.push_back(mac_end + (k - 1) * period + compare);
+        net.decision_times.push_back(mac_end + k * period - 2 * edge);
+    }
+    const double first_compare = mac_end + compare;
+    net.stop_time = comparator_only ? 0.0 : (steps > 0 ? mac_end + steps * period : first_compare);
+
+    // Each comparator input carries its hold capacitor and a column of wire; the real
+    // comparator adds its own gate capacitance, so the lumped ones leave it out.
+    const double per_column_cap = comparator_node_capacitance(tech);
+    const double node_extra_cap = cmp.hold_capacitance_F + cmp.ramp_wire_capacitance_F;
+    const double isolation = mac_isolation_resistance(tech);
+    const double kick_width = 20e-12;
+    auto comparator_instance = [&](const std::string& inp, const std::string& inn) {
+        return fmt::format("Xcmp {} {} clk outp outn vdd 0 {} dvt_p={:.9g} dvt_n={:.9g}\n", inp, inn,
+                           sp.comparator_subckt, 0.5 * chip.comparator_offset_V, -0.5 * chip.comparator_offset_V);
+    };
+    auto kick_source = [&](const std::string& node, double charge, const std::vector<double>& edges) {
+        if (charge == 0.0 || edges.empty()) return std::string();
+        Waveform pulses(0.0, 2e-12);
+        for (double t : edges) {
+            pulses.set(t, charge / kick_width);
+            pulses.set(t + kick_width, 0.0);
+        }
+        // Positive charge flows into the node (the latch pulls charge out: negative).
+        return fmt::format("Ikick_{} 0 {} {}\n", node, node, pulses.pwl());
+    };
+
+    if (comparator_only) {
+        // Each cycle applies one input difference through the same source impedances as in
+        // the converter: the ramp line (R_out into the shared line) and the MAC node.
+        const auto& differences = options.comparator_differences_V;
+        if (differences.empty()) throw UsageError("a comparator testbench needs input differences");
+        Waveform inp(options.comparator_common_V, edge), inn(options.comparator_common_V, edge), clk(0.0, edge);
+        for (std::size_t c = 0; c < differences.size(); ++c) {
+            const double t0 = c * period;
+            inp.set(t0, options.comparator_common_V + 0.5 * differences[c]);
+            inn.set(t0, options.comparator_common_V - 0.5 * differences[c]);
+            clk.set(t0 + compare, vdd);
+            clk.set(t0 + period - edge, 0.0);
+            net.compare_times.push_back(t0 + compare);
+            net.decision_times.push_back(t0 + period - 2 * edge);
+        }
+        net.stop_time = differences.size() * period;
+        n += fmt::format("Vinp src_p 0 {}\nVinn src_n 0 {}\nVclk clk 0 {}\n", inp.pwl(), inn.pwl(), clk.pwl());
+        n += fmt::format("Rline src_p ramp {:.9g}\nCline ramp 0 {:.9g}\n", sense.opamp_output_resistance_ohm,
+                         (columns - 1) * per_column_cap + node_extra_cap);
+        n += fmt::format("Rnode src_n cmp_mac {:.9g}\nCnode cmp_mac 0 {:.9g}\n",
+                         sense.opamp_output_resistance_ohm + isolation, node_extra_cap);
+        n += kick_source("ramp", (columns - 1) * cmp.kickback_charge_C, net.compare_times);
+        n += comparator_instance("ramp", "cmp_mac");
+    } else {
+        const int plus = tech.array.mac_column, minus = plus + 1, replica = tech.array.replica_column;
+        std::vector<int> used = {plus, minus};
+        if (!mac_only) used.push_back(replica);
+        const bool background = tech.array.background_conductance_S > 0;
+        if (background)
+            for (int c = 0; c < columns; ++c)
+                if (std::find(used.begin(), used.end(), c) == used.end()) used.push_back(c);
+        std::sort(used.begin(), used.end());
+
+        // The MAC pair realizes the value by the canonical spread (every row at input 1).
+        const double span = device.g_max_S - device.g_min_S;
+        const double w = std::clamp(*options.mac_value / design.scale_per_S / (rows * span), -1.0, 1.0);
+        const double g_plus = (device.g_min_S + std::max(w, 0.0) * span) * chip.drift_factor;
+        const double g_minus = (device.g_min_S + std::max(-w, 0.0) * span) * chip.drift_factor;
+        std::vector<double> replica_g(static_cast<std::size_t>(rows), device.g_off_S);
+        std::vector<int> replica_step(static_cast<std::size_t>(rows), -1);
+        for (std::size_t c = 0; c < design.cells.size(); ++c) {
+            replica_g[static_cast<std::size_t>(design.cells[c].row)] = chip.replica_conductance_S[c];
+            replica_step[static_cast<std::size_t>(design.cells[c].row)] = design.cells[c].step;
+        }
+
+        // Row drivers: the MAC inputs, then the replica enables of each step.
+        const double vread = chip.v_read_V;
+        const bool pulse_width = tech.array.input_encoding == "pulse-width";
+        n += "* row drivers (VCM + x V_read during the MAC integration; enabled replica rows per step)\n";
+        for (int i = 0; i < rows; ++i) {
+            Waveform drive(vcm, edge);
+            drive.set(tr, vcm + vread);  // canonical spread: x = 1 (pulse width: full window)
+            drive.set(tr + ti, vcm);
+            for (int k = 1; k <= steps; ++k) {
+                const int s = replica_step[static_cast<std::size_t>(i)];
+                if (s < 0 || s > k) continue;
+                drive.set(step_start[static_cast<std::size_t>(k - 1)] + tr, vcm + vread);
+                drive.set(step_start[static_cast<std::size_t>(k - 1)] + tr + ti, vcm);
+            }
+            n += fmt::format("Vrow{} drv{} 0 {}\n", i, i, drive.pwl());
+        }
+        (void)pulse_width;
+        n += fmt::format("Vwl wl 0 {:.9g}\n", sp.word_line_V);
+
+        // Row wires: driver -> columns in order; empty columns in between lumped.
+        const double rw = chip.wire_resistance_ohm;
+        const double rw_min = 1e-6;  // a zero resistance would short two nodes
+        n += fmt::format("* row wires: {:.9g} ohm per segment\n", rw);
+        for (int i = 0; i < rows; ++i) {
+            std::string previous = fmt::format("drv{}", i);
+            int previous_column = -1;
+            for (int c : used) {
+                const double r = std::max(rw * (c - previous_column), rw_min);
+                n += fmt::format("Rr{}_{} {} r{}_{} {:.9g}\n", i, c, previous, i, c, r);
+                previous = fmt::format("r{}_{}", i, c);
+                previous_column = c;
+            }
+        }
+        // Cells and column wires.
+        const bool one_t = device.cell_type == "1T1R";
+        const bool sinh = device.iv_alpha_per_V > 0;
+        auto cell = [&](int i, int c, double g) {
+            const std::string name = fmt::format("Xc{}_{} r{}_{} k{}_{}", i, c, i, c, c, i);
+            if (one_t)
+                return fmt::format("{} wl {} g={:.9g}{} wacc={:.9g} lacc={:.9g}\n", name,
+                                   sinh ? "cell_1t1r_sinh" : "cell_1t1r", g,
+                                   sinh ? fmt::format(" alpha={:.9g}", device.iv_alpha_per_V) : "", sp.access_width_m,
+                                   sp.access_length_m);
+            return fmt::format("{} {} g={:.9g}{}\n", name, sinh ? "rram_sinh" : "rram_ohmic", g,
+                               sinh ? fmt::format(" alpha={:.9g}", device.iv_alpha_per_V) : "");
+        };
+        n += "* cells (g in S) and column wires\n";
+        for (int c : used) {
+            for (int i = 0; i < rows; ++i) {
+                double g = tech.array.background_conductance_S * chip.drift_factor;
+                if (c == plus) g = g_plus;
+                if (c == minus) g = g_minus;
+                if (c == replica) g = replica_g[static_cast<std::size_t>(i)];
+                n += cell(i, c, g);
+                const std::string below = i + 1 < rows ? fmt::format("k{}_{}", c, i + 1) : fmt::format("s{}", c);
+                n += fmt::format("Rk{}_{} k{}_{} {} {:.9g}\n", c, i, c, i, below, std::max(rw, rw_min));
+            }
+            if (c != plus && c != minus && c != replica) n += fmt::format("Vbg{} s{} vcm 0\n", c, c);
+        }
+
+        // Phase controls.
+        Waveform rst_mac(vdd, edge), sel_mac(vdd, edge), rst_ref(vdd, edge), sel_ref(0.0, edge), clk(0.0, edge);
+        rst_mac.set(tr, 0.0);
+        sel_mac.set(mac_end, 0.0);
+        for (int k = 1; k <= steps; ++k) {
+            const double t0 = step_start[static_cast<std::size_t>(k - 1)];
+            rst_ref.set(t0, vdd);
+            sel_ref.set(t0, vdd);
+            rst_ref.set(t0 + tr, 0.0);
+            sel_ref.set(t0 + tr + ti, 0.0);
+            clk.set(t0 + compare, vdd);
+            clk.set(t0 + period - edge, 0.0);
+        }
+        if (steps == 0) rst_ref.set(mac_end, vdd);
+        n += fmt::format("Vrst_mac rst_mac 0 {}\nVsel_mac sel_mac 0 {}\n", rst_mac.pwl(), sel_mac.pwl());
+        if (!mac_only) n += fmt::format("Vrst_ref rst_ref 0 {}\nVsel_ref sel_ref 0 {}\nVclk clk 0 {}\n", rst_ref.pwl(),
+                                        sel_ref.pwl(), clk.pwl());
+
+        // Sense: MAC integrator with the G- current mirrored out; replica integrator.
+        const std::string integrator_params =
+            fmt::format("c={:.9g} a0={:.9g} gbw={:.9g} rout={:.9g} vcm={:.9g} ron={:.9g} vlo=0 vhi={:.9g}",
+                        sense.capacitance_F, sense.opamp_gain, sense.opamp_gbw_Hz, sense.opamp_output_resistance_ohm,
+                        vcm, sp.reset_switch_ohm, vdd);
+        n += "* sense: MAC pair -> summing node (G- mirrored out), replica -> its own integrator\n";
+        n += fmt::format("Xsw_p s{} sum_mac sel_mac nladc_switch ron={:.9g}\n", plus, sp.column_switch_ohm);
+        n += fmt::format("Xsw_m s{} sense_m sel_mac nladc_switch ron={:.9g}\n", minus, sp.column_switch_ohm);
+        n += "Vsense_m sense_m vcm 0\n";
+        n += fmt::format("Fmirror sum_mac 0 Vsense_m {:.9g}\n", sense.column_mirror_gain);
+        n += fmt::format("Xint_mac sum_mac out_mac rst_mac integrator {}\n", integrator_params);
+        n += fmt::format("Riso out_mac cmp_mac {:.9g}\nCnode cmp_mac 0 {:.9g}\n", std::max(isolation, rw_min),
+                         node_extra_cap);
+        if (!mac_only) {
+            n += fmt::format("Xsw_r s{} sum_ref sel_ref nladc_switch ron={:.9g}\n", replica, sp.column_switch_ohm);
+            n += fmt::format("Xint_ref sum_ref ramp rst_ref integrator {}\n", integrator_params);
+            n += "* the ramp line: the other comparators' inputs and wire, and their kickback\n";
+            n += fmt::format("Cline ramp 0 {:.9g}\n", (columns - 1) * per_column_cap + node_extra_cap);
+            n += kick_source("ramp", (columns - 1) * cmp.kickback_charge_C, net.compare_times);
+            n += comparator_instance("ramp", "cmp_mac");
+        }
+    }
+    const double stop = comparator_only || steps > 0 ? net.stop_time : first_compare;
+    net.stop_time = stop;
+    n += fmt::format(".tran {:.6g} {:.9g} 0 {:.6g}\n", sp.max_step_s, stop, sp.max_step_s);
+    if (mac_only) {
+        n += ".save v(cmp_mac)\n";
+        net.vectors = {"time", "v(cmp_mac)"};
+    } else {
+        n += ".save v(cmp_mac) v(ramp) v(outp) v(clk)\n";
+        net.vectors = {"time", "v(cmp_mac)", "v(ramp)", "v(outp)", "v(clk)"};
+        // Decisions and the code as measurements, so `ngspice -b` prints them too.
+        std::string sum;
+        for (std::size_t k = 0; k < net.decision_times.size(); ++k) {
+            n += fmt::format(".meas tran decision{} find v(outp) at={:.9g}\n", k + 1, net.decision_times[k]);
+            sum += fmt::format("{}(decision{}>{:.9g})", k ? "+" : "", k + 1, 0.5 * vdd);
+        }
+        if (!sum.empty() && !comparator_only) n += fmt::format(".meas tran code param='{}'\n", sum);
+    }
+    // BSIM4 uses OpenMP; one thread avoids large slowdowns under CPU contention (a
+    // .control block without `run` still lets `ngspice -b` run the analysis).
+    n += ".control\nset num_threads=1\n.endc\n";
+    n += ".end\n";
+    return net;
+}
+
+}  // namespace nladc::spice
