@@ -1,6 +1,6 @@
 // WorkerPool throughput (target: 2 workers >= 1.6x the throughput of 1 worker on 2 cores).
-// A batch of 40 transient netlists: a 16-row resistor ladder with per-row RC loads and
-// a 16-column resistive mesh under it, driven by a PWL ramp, a few hundred time steps.
+// A batch of 40 full NL-ADC conversions: the 3-bit example design of netlists/ on a
+// 32-row array (1T1R cells, integrators, transistor-level StrongARM), at 40 MAC values.
 // Baselines measured in the same run: the in-process NgspiceSession, and 1 worker.
 // Usage: build/bench/bench_spice_pool [netlists] [repeats]
 #include <fmt/format.h>
@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "bench_common.hpp"
+#include "nladc/io/design_file.hpp"
+#include "nladc/spice/netlist.hpp"
 #include "nladc/spice/ngspice.hpp"
 
 using namespace nladc;
@@ -18,21 +20,24 @@ using namespace nladc::spice;
 
 namespace {
 
-/// 16 rows x 16 columns: a ladder down the rows, a mesh along each row, RC to ground.
-std::string mesh_netlist(int variant)
+/// One conversion netlist of the small example design per MAC value.
+std::vector<SimulationRequest> conversion_batch(int count)
 {
-    const int rows = 16, cols = 16;
-    std::string n = fmt::format("ladder mesh {}\nVin in 0 PWL(0 0 2u {} 4u {})\nRs in r0c0 50\n", variant,
-                                1.0 + 0.05 * variant, 0.2 + 0.01 * variant);
-    for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c) {
-            const std::string node = fmt::format("r{}c{}", r, c);
-            if (c + 1 < cols) n += fmt::format("Rh{}_{} {} r{}c{} {}\n", r, c, node, r, c + 1, 500 + 13 * ((r + c + variant) % 7));
-            if (c == 0 && r + 1 < rows) n += fmt::format("Rv{} {} r{}c0 {}\n", r, node, r + 1, 1000 + 17 * ((r + variant) % 5));
-            n += fmt::format("Rg{}_{} {} 0 {}\nCg{}_{} {} 0 {}f\n", r, c, node, 50000 + 100 * c, r, c, node, 50 + r + c);
-        }
-    n += ".tran 10n 4u 0 10n\n.end\n";
-    return n;
+    const ReplicaDesign example =
+        io::read_design(std::filesystem::path(NLADC_SOURCE_DIR) / "netlists" / "bskmq3_design.json").design;
+    Technology tech = example.tech;
+    tech.array.rows = 32;
+    tech.sense.capacitance_F = 0.0;
+    const ReplicaDesign design = map_levels(example.levels, tech, {});
+    const SpiceChip chip = nominal_spice_chip(design, design.tech);
+    std::vector<SimulationRequest> batch;
+    for (int i = 0; i < count; ++i) {
+        NetlistOptions options;
+        options.mac_value = 6.0 * (i + 0.5) / count;
+        const Netlist net = generate_netlist(design, design.tech, chip, options);
+        batch.push_back({net.text, net.vectors, 600.0});
+    }
+    return batch;
 }
 
 /// A fixed amount of pure arithmetic on `threads` threads: measures how much parallelism
@@ -67,15 +72,9 @@ int main(int argc, char** argv)
 {
     const int count = argc > 1 ? std::atoi(argv[1]) : 40;
     const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-    std::vector<SimulationRequest> batch;
-    for (int i = 0; i < count; ++i) {
-        SimulationRequest r;
-        r.netlist = mesh_netlist(i);
-        r.vectors = {"time", "v(r15c15)", "v(r8c8)", "i(vin)"};
-        batch.push_back(std::move(r));
-    }
+    const std::vector<SimulationRequest> batch = conversion_batch(count);
 
-    fmt::print("{} transient netlists (16x16 RC ladder mesh, 400 steps); {} hardware threads; median of {} interleaved runs\n", count,
+    fmt::print("{} full NL-ADC conversions (3-bit, 32 rows, StrongARM); {} hardware threads; median of {} interleaved runs\n", count,
                std::thread::hardware_concurrency(), repeats);
 
     // Reference results (and warm-up) from the in-process session.

@@ -166,9 +166,7 @@ struct BehavioralAdc::Impl {
         state = detail::propagate_numeric(sense, state, 0.0, 0.0, sense.integration_s - elapsed + sense.period_s,
                                           tau_node);
         state = detail::saturate(sense, state);
-        const double u = -state(2);
-        const CalibrationParams& cal = options.calibration;
-        return u * (1.0 + cal.gain_error) - cal.mac_compression * u * u;
+        return calibrated_mac(-state(2));
     }
 
     /// The whole array during the MAC phase: MAC pair, replica column (reset: at
@@ -242,6 +240,12 @@ struct BehavioralAdc::Impl {
             u = response_per_ampere(n.conductance_S) * n.current_A;
             u = std::clamp(u, -sense.swing_V, sense.swing_V);
         }
+        return calibrated_mac(u);
+    }
+
+    /// The calibration's correction of the MAC path.
+    double calibrated_mac(double u) const
+    {
         const CalibrationParams& cal = options.calibration;
         return u * (1.0 + cal.gain_error) - cal.mac_compression * u * u;
     }
@@ -416,6 +420,9 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
     Impl& m = *impl_;
     m.design = design;
     m.tech = tech;
+    if (!(options.calibration.gbw_scale > 0))
+        throw Error(fmt::format("calibration gbw_scale = {:g} must be positive", options.calibration.gbw_scale));
+    m.tech.sense.opamp_gbw_Hz *= options.calibration.gbw_scale;
     m.chip = chip;
     m.options = options;
     if (options.mode != "static" && options.mode != "transient")
@@ -436,9 +443,11 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
             throw Error(fmt::format("replica cell in row {} is outside array.rows = {}", cell.row, m.rows));
     const Idealization& ideal = options.ideal;
     m.alpha = ideal.cells ? 0.0 : tech.device.iv_alpha_per_V;
-    m.access_ohm = ideal.cells || tech.device.cell_type != "1T1R" ? 0.0 : tech.device.access_resistance_ohm;
+    m.access_ohm = ideal.cells || tech.device.cell_type != "1T1R"
+                       ? 0.0
+                       : std::max(0.0, tech.device.access_resistance_ohm + options.calibration.access_resistance_delta_ohm);
     m.wire_ohm = ideal.wires ? 0.0 : chip.wire_resistance_ohm;
-    m.sense = detail::sense_constants(tech, ideal.integrator);
+    m.sense = detail::sense_constants(m.tech, ideal.integrator);
     m.mirror = ideal.integrator ? 1.0 : tech.sense.column_mirror_gain;
     if (!ideal.integrator) {
         m.tau_line = tech.sense.opamp_output_resistance_ohm * comparator_node_capacitance(tech) * m.columns;
@@ -584,8 +593,7 @@ int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& 
     const double current = steps.matrix().dot(column.difference_S) * (m.chip.v_read_V / levels);
     double u = column.response_V_per_A * current;
     if (!m.sense.ideal) u = std::clamp(u, -m.sense.swing_V, m.sense.swing_V);
-    const CalibrationParams& cal = m.options.calibration;
-    return m.decide(u * (1.0 + cal.gain_error) - cal.mac_compression * u * u, noise);
+    return m.decide(m.calibrated_mac(u), noise);
 }
 
 double BehavioralAdc::mac_output_V(double mac_value) const

@@ -24,6 +24,7 @@ Command add_map(CLI::App& parent);
 Command add_convert(CLI::App& parent);
 Command add_transfer(CLI::App& parent);
 Command add_netlist(CLI::App& parent);
+Command add_calibrate(CLI::App& parent);
 
 /// Validator: integer within [lo, hi]; message "N is outside [lo, hi]".
 CLI::Validator int_range(long long lo, long long hi);

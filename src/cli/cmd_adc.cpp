@@ -1,6 +1,7 @@
 // Behavioral NL-ADC commands: tech, map, convert, transfer.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "nladc/adc/behavioral.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/io/atomic_file.hpp"
+#include "nladc/io/calibration_file.hpp"
 #include "nladc/io/design_file.hpp"
 #include "nladc/io/levelset_file.hpp"
 #include "nladc/io/plot.hpp"
@@ -21,7 +23,7 @@ namespace {
 
 /// Flags shared by the commands that evaluate a design.
 struct DesignFlags {
-    std::string design, tech;
+    std::string design, tech, calibration;
     bool ideal = false;
     Idealization partial;
     std::string mode = "static";
@@ -30,6 +32,7 @@ struct DesignFlags {
     {
         app.add_option("--design", design, "Design JSON written by `nladc map`")->required();
         app.add_option("--tech", tech, "Technology JSON to use instead of the design's embedded one");
+        app.add_option("--calibration", calibration, "Calibrated behavioral parameters from `nladc calibrate`");
         app.add_flag("--ideal", ideal, "Switch every nonideality off (ohmic cells, ideal wires, integrator, comparator)");
         app.add_option("--mode", mode, "Evaluation mode")->check(CLI::IsMember({"static", "transient"}));
         app.add_flag("--ideal-cells", partial.cells, "Ohmic cells without access resistance");
@@ -57,6 +60,7 @@ struct DesignFlags {
         AdcOptions o;
         o.mode = mode;
         o.ideal = ideal ? Idealization::all() : partial;
+        if (!calibration.empty()) o.calibration = io::read_calibration(calibration);
         return o;
     }
 };
@@ -288,6 +292,122 @@ Command add_netlist(CLI::App& parent)
                 io::write_file_atomic(flags->out, net.text);
                 std::cout << fmt::format("wrote {} ({} netlist, MAC {:g}, {} corner, {:.4g} ns)\n", flags->out,
                                          flags->kind, *options.mac_value, flags->corner, net.stop_time * 1e9);
+            }};
+}
+
+}  // namespace nladc::cli
+
+#include "nladc/quant/quantizer.hpp"
+
+namespace nladc::cli {
+
+Command add_calibrate(CLI::App& parent)
+{
+    struct Flags {
+        std::string design, tech, corner = "TT", circuits, out, validation;
+        double temperature = 27.0;
+        int agreement = 200, workers = 2, bisection = 3;
+        bool no_ablation = false;
+        std::vector<std::string> fit;
+    };
+    auto flags = std::make_shared<Flags>();
+    CLI::App* app = parent.add_subcommand("calibrate", "Fit the behavioral model to ngspice and report the agreement");
+    app->add_option("--design", flags->design, "Design JSON written by `nladc map`")->required();
+    app->add_option("--tech", flags->tech, "Technology JSON to use instead of the design's embedded one");
+    app->add_option("--corner", flags->corner, "Process corner")->check(CLI::IsMember({"TT", "FF", "SS"}))->capture_default_str();
+    app->add_option("--temp", flags->temperature, "Temperature, C")->capture_default_str();
+    app->add_option("--validation", flags->validation,
+                    "Second design (other bit width or method) checked without refitting "
+                    "(default: a linear mid-tread set one bit smaller, mapped with the same technology)");
+    app->add_option("--agreement", flags->agreement, "Full SPICE conversions for the code agreement")
+        ->check(int_range(0, 100000))->capture_default_str();
+    app->add_option("--bisection", flags->bisection, "Thresholds re-found by bisection on full conversions")
+        ->check(int_range(0, 64))->capture_default_str();
+    app->add_flag("--no-ablation", flags->no_ablation, "Skip the ablation (each nonideality on alone in SPICE)");
+    app->add_option("--fit", flags->fit, "Parameters to fit, at most six (default: offset_V gain_error mac_compression; "
+                                         "also access_resistance_delta_ohm gbw_scale leakage_S)");
+    app->add_option("--workers", flags->workers, "ngspice worker processes")->check(int_range(1, 256))->capture_default_str();
+    app->add_option("--circuits", flags->circuits, "The circuits/ directory (default: found automatically)");
+    app->add_option("--out", flags->out, "Output calibration JSON (the report is written beside it)")->required();
+    return {app, [flags] {
+                io::DesignRecord record = io::read_design(flags->design);
+                Technology tech = record.design.tech;
+                if (!flags->tech.empty()) {
+                    tech = io::read_technology(flags->tech);
+                    size_sense(tech, record.design.levels.hi / record.design.scale_per_S);
+                    note(fmt::format("using the technology of {} instead of the one embedded in {}", flags->tech,
+                                     flags->design));
+                }
+                std::optional<ReplicaDesign> validation;
+                if (!flags->validation.empty()) {
+                    validation = io::read_design(flags->validation).design;
+                    validation->tech = tech;
+                    size_sense(validation->tech, validation->levels.hi / validation->scale_per_S);
+                } else {
+                    // A linear mid-tread set one bit smaller over the same range.
+                    const LevelSet& own = record.design.levels;
+                    const int bits = own.bits > 1 ? own.bits - 1 : own.bits + 1;
+                    const std::vector<double> range = {own.lo, own.hi};
+                    QuantizerOptions q;
+                    q.bits = bits;
+                    q.method = "linear";
+                    LevelSet linear = fit_levels(summarize_exact(std::span<const double>(range), own.lo, own.hi), q);
+                    Technology for_validation = tech;
+                    for_validation.sense.capacitance_F = 0.0;  // sized for its own range top
+                    validation = map_levels(linear, for_validation, {});
+                }
+                CalibrationOptions options;
+                options.netlist.corner = flags->corner;
+                options.netlist.temperature_C = flags->temperature;
+                options.netlist.circuits_dir = flags->circuits;
+                options.netlist.design_hash = record.hash;
+                options.agreement_samples = flags->agreement;
+                options.bisection_thresholds = flags->bisection;
+                options.ablation = !flags->no_ablation;
+                options.workers = flags->workers;
+                if (!flags->fit.empty()) options.fit = flags->fit;
+                const auto started = std::chrono::steady_clock::now();
+                options.progress = [started](const std::string& message) {
+                    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                    note(fmt::format("calibrate [{:6.1f} s]: {}", elapsed, message));
+                };
+                const CalibrationReport r = calibrate(record.design, tech, validation, options);
+                const auto report_file = io::write_calibration(flags->out, r, {record.hash, flags->corner, flags->temperature});
+                std::cout << fmt::format("calibrated {} at {} {:g} C ({} simulations, {:.1f} s)\n", flags->design,
+                                         flags->corner, flags->temperature, r.simulations, r.wall_s);
+                for (const auto& name : r.fitted)
+                    std::cout << fmt::format("  {:<28} {:+.6g}\n", name, get_calibration_parameter(r.parameters, name));
+                std::cout << fmt::format("  {:>3} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}\n", "k", "target", "spice",
+                                         "before", "after", "|d| LSB", "after");
+                for (std::size_t k = 0; k < r.thresholds.size(); ++k) {
+                    const ThresholdComparison& c = r.thresholds[k];
+                    std::cout << fmt::format("  {:>3} {:>10.5f} {:>10.5f} {:>10.5f} {:>10.5f} {:>9.4f} {:>9.4f}\n", k + 1,
+                                             c.target, c.spice, c.before, c.after, c.before_error_lsb, c.after_error_lsb);
+                }
+                std::cout << fmt::format("  max |T_behav - T_spice|: {:.4f} LSB before, {:.4f} LSB after calibration\n",
+                                         r.max_threshold_error_lsb_before, r.max_threshold_error_lsb_after);
+                if (!r.bisection_k.empty())
+                    std::cout << fmt::format("  thresholds {} by bisection on full conversions: calibrated model within "
+                                             "{:.4f} LSB; fast extractor within {:.4f} LSB\n",
+                                             fmt::join(r.bisection_k, ", "), r.max_threshold_error_lsb_bisection,
+                                             r.max_fast_vs_bisection_lsb);
+                if (!r.validation_label.empty())
+                    std::cout << fmt::format("  validation on {} (no refit): max {:.4f} LSB\n", r.validation_label,
+                                             r.max_threshold_error_lsb_validation);
+                if (r.agreement_samples)
+                    std::cout << fmt::format("  code agreement: {:.2f} % of {} conversions farther than 0.2 LSB from a "
+                                             "threshold, {:.2f} % of all {}\n",
+                                             100 * r.code_agreement, r.agreement_filtered, 100 * r.code_agreement_all,
+                                             r.agreement_samples);
+                if (r.speedup > 0)
+                    std::cout << fmt::format("  one SPICE conversion {:.3g} s, one behavioral conversion {:.3g} s: "
+                                             "{:.3g}x faster\n",
+                                             r.spice_conversion_s, r.behavioral_conversion_s, r.speedup);
+                for (const AblationEntry& a : r.ablation)
+                    std::cout << fmt::format("  ablation, {} on alone: SPICE vs target {:.3f} LSB; behavioral (before "
+                                             "calibration) vs SPICE {:.3f} LSB\n",
+                                             a.nonideality, a.max_spice_error_lsb, a.max_behavioral_vs_spice_lsb);
+                std::cout << fmt::format("wrote {} and {}\n", flags->out, report_file.string());
             }};
 }
 

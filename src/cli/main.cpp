@@ -52,6 +52,7 @@ int main(int argc, char** argv)
         nladc::cli::add_convert(app),
         nladc::cli::add_transfer(app),
         nladc::cli::add_netlist(app),
+        nladc::cli::add_calibrate(app),
     };
 
     try {

@@ -138,6 +138,8 @@ const ParamTable<SpiceParams>& spice_table()
          "circuits/README.md"},
         {"model_library", &P::model_library, "", "MOSFET model card defining nch and pch; {corner} becomes tt, ff or ss; empty = circuits/models/generic65_{corner}.lib",
          kChoice},
+        {"access_model", &P::access_model, "", "1T1R access transistor model: level1 (nacc, fitted to the BSIM4 R_on, ~3x faster) or bsim4 (nch)",
+         "circuits/models/generic65_*.lib", -kInf, kInf, {"level1", "bsim4"}},
         {"access_width_m", &P::access_width_m, "m", "1T1R access transistor width", "circuits/README.md (R_on ~ 200 Ohm)", 1e-8, 1e-3},
         {"access_length_m", &P::access_length_m, "m", "1T1R access transistor length", "circuits/README.md", 1e-8, 1e-3},
         {"word_line_V", &P::word_line_V, "V", "boosted word-line level of the 1T1R cells", "circuits/README.md", 0, 5},

@@ -137,7 +137,8 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
 
     const int rows = tech.array.rows, columns = tech.array.columns;
     const int steps_total = static_cast<int>(design.levels.thresholds.size());
-    const int steps = mac_only ? 0 : (options.last_step > 0 ? std::min(options.last_step, steps_total) : steps_total);
+    const int steps = mac_only || comparator_only ? 0
+                                                  : (options.last_step > 0 ? std::min(options.last_step, steps_total) : steps_total);
     const double vcm = sp.common_mode_V, vdd = sp.supply_V, edge = 10e-12;
     const double tr = sense.reset_time_s, ti = sense.integration_time_s, period = 1.0 / tech.counter.clock_hz;
     const double compare = period - cmp.resolve_time_s;
@@ -192,24 +193,21 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     net.stop_time = comparator_only ? 0.0 : (steps > 0 ? mac_end + steps * period : first_compare);
 
     // Each comparator input carries its hold capacitor and a column of wire; the real
-    // comparator adds its own gate capacitance, so the lumped ones leave it out.
-    const double per_column_cap = comparator_node_capacitance(tech);
+    // comparators (the one under test and the copy standing for the others) add their
+    // own gate capacitance, so the lumped capacitors leave it out.
     const double node_extra_cap = cmp.hold_capacitance_F + cmp.ramp_wire_capacitance_F;
     const double isolation = mac_isolation_resistance(tech);
-    const double kick_width = 20e-12;
     auto comparator_instance = [&](const std::string& inp, const std::string& inn) {
         return fmt::format("Xcmp {} {} clk outp outn vdd 0 {} dvt_p={:.9g} dvt_n={:.9g}\n", inp, inn,
                            sp.comparator_subckt, 0.5 * chip.comparator_offset_V, -0.5 * chip.comparator_offset_V);
     };
-    auto kick_source = [&](const std::string& node, double charge, const std::vector<double>& edges) {
-        if (charge == 0.0 || edges.empty()) return std::string();
-        Waveform pulses(0.0, 2e-12);
-        for (double t : edges) {
-            pulses.set(t, charge / kick_width);
-            pulses.set(t + kick_width, 0.0);
-        }
-        // Positive charge flows into the node (the latch pulls charge out: negative).
-        return fmt::format("Ikick_{} 0 {} {}\n", node, node, pulses.pwl());
+    // The other C - 1 comparators on the ramp line: one copy of the comparator with both
+    // inputs on the line and multiplicity (C - 1) / 2, so the line takes their kickback as
+    // it really is (it depends on the common mode) at the cost of one more latch.
+    auto other_comparators = [&]() {
+        if (columns <= 1) return std::string();
+        return fmt::format("Xothers ramp ramp clk others_p others_n vdd 0 {} m={:.9g}\n", sp.comparator_subckt,
+                           0.5 * (columns - 1));
     };
 
     if (comparator_only) {
@@ -230,10 +228,10 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         net.stop_time = differences.size() * period;
         n += fmt::format("Vinp src_p 0 {}\nVinn src_n 0 {}\nVclk clk 0 {}\n", inp.pwl(), inn.pwl(), clk.pwl());
         n += fmt::format("Rline src_p ramp {:.9g}\nCline ramp 0 {:.9g}\n", sense.opamp_output_resistance_ohm,
-                         (columns - 1) * per_column_cap + node_extra_cap);
+                         columns * node_extra_cap);
         n += fmt::format("Rnode src_n cmp_mac {:.9g}\nCnode cmp_mac 0 {:.9g}\n",
                          sense.opamp_output_resistance_ohm + isolation, node_extra_cap);
-        n += kick_source("ramp", (columns - 1) * cmp.kickback_charge_C, net.compare_times);
+        n += other_comparators();
         n += comparator_instance("ramp", "cmp_mac");
     } else {
         const int plus = tech.array.mac_column, minus = plus + 1, replica = tech.array.replica_column;
@@ -278,7 +276,7 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
 
         // Row wires: driver -> columns in order; empty columns in between lumped.
         const double rw = chip.wire_resistance_ohm;
-        const double rw_min = 1e-6;  // a zero resistance would short two nodes
+        const double rw_min = 1e-3;  // a zero resistance would merge two nodes; 1 mOhm is far below any cell
         n += fmt::format("* row wires: {:.9g} ohm per segment\n", rw);
         for (int i = 0; i < rows; ++i) {
             std::string previous = fmt::format("drv{}", i);
@@ -295,9 +293,10 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         const bool sinh = device.iv_alpha_per_V > 0;
         auto cell = [&](int i, int c, double g) {
             const std::string name = fmt::format("Xc{}_{} r{}_{} k{}_{}", i, c, i, c, c, i);
+            const std::string kind = sp.access_model == "bsim4" ? "cell_1t1r" : "cell_1t1r_fast";
             if (one_t)
                 return fmt::format("{} wl {} g={:.9g}{} wacc={:.9g} lacc={:.9g}\n", name,
-                                   sinh ? "cell_1t1r_sinh" : "cell_1t1r", g,
+                                   sinh ? kind + "_sinh" : kind, g,
                                    sinh ? fmt::format(" alpha={:.9g}", device.iv_alpha_per_V) : "", sp.access_width_m,
                                    sp.access_length_m);
             return fmt::format("{} {} g={:.9g}{}\n", name, sinh ? "rram_sinh" : "rram_ohmic", g,
@@ -351,15 +350,16 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         if (!mac_only) {
             n += fmt::format("Xsw_r s{} sum_ref sel_ref nladc_switch ron={:.9g}\n", replica, sp.column_switch_ohm);
             n += fmt::format("Xint_ref sum_ref ramp rst_ref integrator {}\n", integrator_params);
-            n += "* the ramp line: the other comparators' inputs and wire, and their kickback\n";
-            n += fmt::format("Cline ramp 0 {:.9g}\n", (columns - 1) * per_column_cap + node_extra_cap);
-            n += kick_source("ramp", (columns - 1) * cmp.kickback_charge_C, net.compare_times);
+            n += "* the ramp line: hold capacitors and wire of all columns, the other comparators\n";
+            n += fmt::format("Cline ramp 0 {:.9g}\n", columns * node_extra_cap);
+            n += other_comparators();
             n += comparator_instance("ramp", "cmp_mac");
         }
     }
     const double stop = comparator_only || steps > 0 ? net.stop_time : first_compare;
     net.stop_time = stop;
-    n += fmt::format(".tran {:.6g} {:.9g} 0 {:.6g}\n", sp.max_step_s, stop, sp.max_step_s);
+    const double max_step = options.max_step_s > 0 ? options.max_step_s : sp.max_step_s;
+    n += fmt::format(".tran {:.6g} {:.9g} 0 {:.6g}\n", max_step, stop, max_step);
     if (mac_only) {
         n += ".save v(cmp_mac)\n";
         net.vectors = {"time", "v(cmp_mac)"};

@@ -73,15 +73,20 @@ double comparator_node_capacitance(const Technology& tech);
 double mac_isolation_resistance(const Technology& tech);
 
 /// Calibrated behavioral parameters (fitted by `nladc calibrate` against SPICE):
-/// global corrections on top of the technology model; all zero by default.
-///   u_mac  -> u_mac (1 + gain_error) - mac_compression u_mac^2
-///   u_line(k) -> u_line(k) + (K V_read) leakage_S n_enabled(k)
-///   offset -> offset + offset_V
+/// global, physical corrections on top of the technology model; all neutral by default.
+///   offset_V                     added to the comparator's input-referred offset
+///   gain_error                   relative gain of the MAC path against the ramp path
+///   mac_compression              u_mac -> u_mac (1 + gain_error) - mac_compression u_mac^2 (1/V)
+///   access_resistance_delta_ohm  added to the 1T1R access resistance
+///   gbw_scale                    multiplies the op-amps' gain-bandwidth product
+///   leakage_S                    conductance added per enabled replica cell
 struct CalibrationParams {
-    double gain_error = 0.0;       ///< relative gain of the MAC path against the ramp path
-    double offset_V = 0.0;         ///< extra comparator-input offset
-    double leakage_S = 0.0;        ///< extra conductance per enabled replica cell (leakage, access loss)
-    double mac_compression = 0.0;  ///< quadratic compression of the MAC output, 1/V
+    double offset_V = 0.0;
+    double gain_error = 0.0;
+    double mac_compression = 0.0;
+    double access_resistance_delta_ohm = 0.0;
+    double gbw_scale = 1.0;
+    double leakage_S = 0.0;
 };
 
 struct AdcOptions {

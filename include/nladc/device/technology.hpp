@@ -95,6 +95,7 @@ struct SpiceParams {
     std::string comparator_subckt = "strongarm";  ///< ports: inp inn clk outp outn vdd vss; params dvt_p dvt_n
     std::string model_library;                ///< MOSFET model card defining nch, pch; "{corner}" -> tt|ff|ss;
                                               ///< "" = circuits/models/generic65_{corner}.lib
+    std::string access_model = "level1";      ///< level1 (nacc, fitted to BSIM4 R_on; fast) | bsim4 (nch)
     double access_width_m = 1.6e-6;           ///< 1T1R access NMOS width (R_on ~ 200 ohm at the operating point)
     double access_length_m = 60e-9;
     double word_line_V = 2.0;                 ///< boosted word line of the 1T1R cells

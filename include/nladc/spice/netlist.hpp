@@ -54,6 +54,7 @@ struct NetlistOptions {
     /// around the common mode `comparator_common_V`.
     std::vector<double> comparator_differences_V;
     double comparator_common_V = 0.6;
+    double max_step_s = 0.0;  ///< transient step limit; 0 = technology spice.max_step_s
 };
 
 struct Netlist {
