@@ -169,36 +169,61 @@ struct BehavioralAdc::Impl {
         return calibrated_mac(-state(2));
     }
 
-    /// The whole array during the MAC phase: MAC pair, replica column (reset: at
-    /// virtual ground), other columns at the background conductance.
-    Norton solve_mac_network(const Eigen::VectorXd& w, const Eigen::VectorXd& drive) const
-    {
+    /// The array as a network: every column, or (without background cells) only the MAC
+    /// pair and the replica column, the empty columns between them lumped into the row
+    /// wires (exact, and an order of magnitude smaller).
+    struct ArrayNetwork {
         CrossbarNetwork network;
-        network.conductance_S = Eigen::MatrixXd::Constant(rows, columns,
-                                                          effective(tech.array.background_conductance_S * chip.drift_factor));
-        const int plus = tech.array.mac_column, minus = plus + 1;
+        int plus = 0, minus = 1, replica = 2;  ///< column indices in `network`
+    };
+
+    ArrayNetwork array_network(const Eigen::VectorXd& w) const
+    {
+        ArrayNetwork a;
+        std::vector<int> used;
+        if (tech.array.background_conductance_S > 0) {
+            for (int c = 0; c < columns; ++c) used.push_back(c);
+        } else {
+            used = {tech.array.mac_column, tech.array.mac_column + 1, tech.array.replica_column};
+            std::sort(used.begin(), used.end());
+        }
+        const auto index_of = [&](int c) {
+            return static_cast<int>(std::find(used.begin(), used.end(), c) - used.begin());
+        };
+        a.plus = index_of(tech.array.mac_column);
+        a.minus = index_of(tech.array.mac_column + 1);
+        a.replica = index_of(tech.array.replica_column);
+        const auto n = static_cast<Eigen::Index>(used.size());
+        a.network.conductance_S =
+            Eigen::MatrixXd::Constant(rows, n, effective(tech.array.background_conductance_S * chip.drift_factor));
         for (int i = 0; i < rows; ++i) {
             const auto [gp, gm] = i < w.size() ? pair_conductance(w(i)) : pair_conductance(0.0);
-            network.conductance_S(i, plus) = effective(gp);
-            network.conductance_S(i, minus) = effective(gm);
+            a.network.conductance_S(i, a.plus) = effective(gp);
+            a.network.conductance_S(i, a.minus) = effective(gm);
         }
-        place_replica(network.conductance_S);
-        network.wire_resistance_ohm = wire_ohm;
-        network.iv_alpha_per_V = alpha;
-        Eigen::VectorXd full_drive = Eigen::VectorXd::Zero(rows);
-        full_drive.head(std::min<Eigen::Index>(rows, drive.size())) = drive.head(std::min<Eigen::Index>(rows, drive.size()));
-        const CrossbarSolution solution = CrossbarSolver(network).solve(full_drive, Eigen::VectorXd::Zero(columns));
-        Norton n;
-        n.current_A = solution.column_current_A(plus) - mirror * solution.column_current_A(minus);
-        n.conductance_S = network.conductance_S.col(plus).sum();
-        return n;
+        a.network.conductance_S.col(a.replica).setConstant(effective(tech.device.g_off_S));
+        for (std::size_t c = 0; c < design.cells.size(); ++c)
+            a.network.conductance_S(design.cells[c].row, a.replica) = effective(chip.replica_conductance_S[c]);
+        a.network.wire_resistance_ohm = wire_ohm;
+        a.network.iv_alpha_per_V = alpha;
+        if (tech.array.background_conductance_S <= 0)
+            for (std::size_t j = 0; j < used.size(); ++j)
+                a.network.row_segments.push_back(j == 0 ? used[0] + 1.0 : static_cast<double>(used[j] - used[j - 1]));
+        return a;
     }
 
-    void place_replica(Eigen::MatrixXd& conductance) const
+    /// The MAC phase: MAC pair driven, replica column in reset (at virtual ground).
+    Norton solve_mac_network(const Eigen::VectorXd& w, const Eigen::VectorXd& drive) const
     {
-        conductance.col(tech.array.replica_column).setConstant(effective(tech.device.g_off_S));
-        for (std::size_t c = 0; c < design.cells.size(); ++c)
-            conductance(design.cells[c].row, tech.array.replica_column) = effective(chip.replica_conductance_S[c]);
+        const ArrayNetwork a = array_network(w);
+        Eigen::VectorXd full_drive = Eigen::VectorXd::Zero(rows);
+        full_drive.head(std::min<Eigen::Index>(rows, drive.size())) = drive.head(std::min<Eigen::Index>(rows, drive.size()));
+        const CrossbarSolution solution =
+            CrossbarSolver(a.network).solve(full_drive, Eigen::VectorXd::Zero(a.network.conductance_S.cols()));
+        Norton n;
+        n.current_A = solution.column_current_A(a.plus) - mirror * solution.column_current_A(a.minus);
+        n.conductance_S = a.network.conductance_S.col(a.plus).sum();
+        return n;
     }
 
     /// The canonical realization of a MAC value: every row at input 1, weight v / (s R span).
@@ -298,26 +323,18 @@ struct BehavioralAdc::Impl {
             }
             return n;
         }
-        CrossbarNetwork network;
-        network.conductance_S = Eigen::MatrixXd::Constant(rows, columns,
-                                                          effective(tech.array.background_conductance_S * chip.drift_factor));
-        place_replica(network.conductance_S);
         // The MAC pair holds (its columns float) with neutral weights during the ramp.
-        const auto [gp, gm] = pair_conductance(0.0);
-        network.conductance_S.col(tech.array.mac_column).setConstant(effective(gp));
-        network.conductance_S.col(tech.array.mac_column + 1).setConstant(effective(gm));
-        network.column_floating.assign(static_cast<std::size_t>(columns), false);
-        network.column_floating[static_cast<std::size_t>(tech.array.mac_column)] = true;
-        network.column_floating[static_cast<std::size_t>(tech.array.mac_column + 1)] = true;
-        network.wire_resistance_ohm = wire_ohm;
-        network.iv_alpha_per_V = alpha;
+        ArrayNetwork a = array_network(Eigen::VectorXd());
+        const auto n_columns = a.network.conductance_S.cols();
+        a.network.column_floating.assign(static_cast<std::size_t>(n_columns), false);
+        a.network.column_floating[static_cast<std::size_t>(a.plus)] = true;
+        a.network.column_floating[static_cast<std::size_t>(a.minus)] = true;
         Eigen::VectorXd drive = Eigen::VectorXd::Zero(rows);
         for (std::size_t c = 0; c < design.cells.size(); ++c) {
             const ReplicaCell& cell = design.cells[c];
             if (cell.step >= 0 && cell.step <= step) drive(cell.row) = chip.v_read_V;
         }
-        n.current_A = CrossbarSolver(network).solve(drive, Eigen::VectorXd::Zero(columns))
-                          .column_current_A(tech.array.replica_column);
+        n.current_A = CrossbarSolver(a.network).solve(drive, Eigen::VectorXd::Zero(n_columns)).column_current_A(a.replica);
         return n;
     }
 
@@ -492,7 +509,7 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
     }
     if (m.wire_ohm > 0) {
         const double lo = design.levels.lo, hi = design.levels.hi, span = hi - lo;
-        const int points = 129;
+        const int points = 33;  // I_sc(v) is smooth: linear interpolation errs ~1e-5 relative
         for (int i = 0; i < points; ++i) {
             const double value = lo - 0.25 * span + 1.5 * span * i / (points - 1);
             m.canonical_values.push_back(value);
@@ -503,10 +520,14 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
     m.build_ramp();
 }
 
-BehavioralAdc BehavioralAdc::with_chip(const ChipInstance& chip) const
+BehavioralAdc BehavioralAdc::with_chip(const ChipInstance& chip) const { return with_design(impl_->design, chip); }
+
+BehavioralAdc BehavioralAdc::with_design(const ReplicaDesign& design, const ChipInstance& chip) const
 {
-    BehavioralAdc other(impl_->design, impl_->tech, chip, impl_->options, impl_->response);
-    return other;
+    // impl_->tech carries the calibrated GBW already; undo the scale the constructor applies.
+    Technology tech = impl_->tech;
+    tech.sense.opamp_gbw_Hz /= impl_->options.calibration.gbw_scale;
+    return BehavioralAdc(design, tech, chip, impl_->options, impl_->response);
 }
 
 BehavioralAdc::~BehavioralAdc() = default;

@@ -104,6 +104,13 @@ void validate_crossbar_network(const CrossbarNetwork& network)
     if (!std::isfinite(network.wire_resistance_ohm) || network.wire_resistance_ohm < 0.0)
         fail(fmt::format("wire_resistance_ohm = {} is not a finite value >= 0", network.wire_resistance_ohm));
     check_alpha(network.iv_alpha_per_V);
+    if (!network.row_segments.empty()) {
+        if (static_cast<Eigen::Index>(network.row_segments.size()) != G.cols())
+            fail(fmt::format("row_segments has {} entries for {} columns", network.row_segments.size(), G.cols()));
+        for (std::size_t j = 0; j < network.row_segments.size(); ++j)
+            if (!(network.row_segments[j] >= 1.0) || !std::isfinite(network.row_segments[j]))
+                fail(fmt::format("row_segments[{}] = {} is not >= 1", j, network.row_segments[j]));
+    }
     if (!network.column_floating.empty() && static_cast<Eigen::Index>(network.column_floating.size()) != G.cols())
         fail(fmt::format("column_floating has {} entries, conductance_S has {} columns",
                          network.column_floating.size(), G.cols()));
@@ -141,6 +148,11 @@ Eigen::VectorXd ideal_column_currents(const Eigen::MatrixXd& conductance_S, cons
 struct CrossbarSolver::Impl {
     Eigen::Index rows = 0, cols = 0;
     double wire_conductance_S = 0.0;  ///< 1 / wire_resistance_ohm (0 for ideal wires)
+    std::vector<double> segments;     ///< row-wire segments in front of each column
+    double row_segments(Eigen::Index column) const
+    {
+        return segments.empty() ? 1.0 : segments[static_cast<std::size_t>(column)];
+    }
     std::vector<bool> floating;       ///< per column
     std::vector<bool> pinned;         ///< floating with every cell zero: nodes pinned to V_sense
     /// Unknown index of row node (i, j) at [i*cols + j], of column node (i, j) at
@@ -227,8 +239,8 @@ struct CrossbarSolver::Impl {
         };
         const double g = wire_conductance_S;
         for (Eigen::Index i = 0; i < rows; ++i) {
-            diagonal(row_node(i, 0), g);  // driver segment
-            for (Eigen::Index j = 0; j + 1 < cols; ++j) stamp(row_node(i, j), row_node(i, j + 1), g);
+            diagonal(row_node(i, 0), g / row_segments(0));  // driver segment(s)
+            for (Eigen::Index j = 0; j + 1 < cols; ++j) stamp(row_node(i, j), row_node(i, j + 1), g / row_segments(j + 1));
         }
         for (Eigen::Index j = 0; j < cols; ++j) {
             const auto uj = static_cast<std::size_t>(j);
@@ -288,7 +300,7 @@ struct CrossbarSolver::Impl {
     Eigen::VectorXd right_hand_side(const Eigen::VectorXd& drive_V, const Eigen::VectorXd& sense_V) const
     {
         Eigen::VectorXd b = Eigen::VectorXd::Zero(nodes());
-        for (Eigen::Index i = 0; i < rows; ++i) b(row_node(i, 0)) = wire_conductance_S * drive_V(i);
+        for (Eigen::Index i = 0; i < rows; ++i) b(row_node(i, 0)) = wire_conductance_S / row_segments(0) * drive_V(i);
         for (Eigen::Index j = 0; j < cols; ++j) {
             const auto uj = static_cast<std::size_t>(j);
             if (pinned[uj])
@@ -350,6 +362,7 @@ CrossbarSolver::CrossbarSolver(CrossbarNetwork network, CrossbarSolveOptions opt
 
     if (network_.wire_resistance_ohm == 0.0) return;  // ideal wires: closed form, nothing to factorize
     impl.wire_conductance_S = 1.0 / network_.wire_resistance_ohm;
+    impl.segments = network_.row_segments;
     if (!std::isfinite(impl.wire_conductance_S))
         fail(fmt::format("wire_resistance_ohm = {} is too small (1/r overflows)", network_.wire_resistance_ohm));
     impl.order_nodes();

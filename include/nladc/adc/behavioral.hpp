@@ -134,6 +134,8 @@ public:
     /// The same design, technology and options on another chip, reusing this model's
     /// chip-independent tables (the sense response): what a Monte Carlo trial needs.
     BehavioralAdc with_chip(const ChipInstance& chip) const;
+    /// The same technology and options with another (e.g. trimmed) design and chip.
+    BehavioralAdc with_design(const ReplicaDesign& design, const ChipInstance& chip) const;
 
     /// Code for a MAC value in the level set's input units. The value is realized on
     /// the MAC pair by the canonical spread: every row at input 1 with the differential

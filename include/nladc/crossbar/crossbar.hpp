@@ -60,6 +60,10 @@ struct CrossbarNetwork {
     double wire_resistance_ohm = 0.0;   ///< per wire segment, >= 0 (0 = ideal wires)
     double iv_alpha_per_V = 0.0;        ///< sinh I-V parameter alpha, >= 0 (0 = ohmic)
     std::vector<bool> column_floating;  ///< empty = none floating; else one flag per column
+    /// Row-wire segments in front of each column (from the previous column, or the driver
+    /// for column 0): empty = one each. Lets a network keep only the columns that carry
+    /// cells, with the empty columns between them lumped exactly into the row wire.
+    std::vector<double> row_segments;
 };
 
 struct CrossbarSolveOptions {
