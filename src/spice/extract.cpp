@@ -44,7 +44,7 @@ std::vector<SimulationResult> run_all(WorkerPool& pool, const std::vector<Simula
     std::vector<SimulationRequest> retries;
     std::vector<std::size_t> retried;
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
-        if (outcomes[i].ok || outcomes[i].timed_out) continue;
+        if (outcomes[i].ok) continue;
         SimulationRequest gear = requests[i];
         if (const auto at = gear.netlist.find("method=trap"); at != std::string::npos)
             gear.netlist.replace(at, 11, "method=gear");
@@ -74,7 +74,9 @@ std::vector<SimulationResult> run_all(WorkerPool& pool, const std::vector<Simula
 
 namespace {
 
-SimulationRequest request_for(const Netlist& net, double timeout_s = 900.0)
+/// A conversion takes ~1 s and a MAC-only run ~0.1 s; a run far beyond that is stuck
+/// (then killed and retried with gear).
+SimulationRequest request_for(const Netlist& net, double timeout_s = 180.0)
 {
     return {net.text, net.vectors, timeout_s};
 }

@@ -276,7 +276,8 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
 
         // Row wires: driver -> columns in order; empty columns in between lumped.
         const double rw = chip.wire_resistance_ohm;
-        const double rw_min = 1e-3;  // a zero resistance would merge two nodes; 1 mOhm is far below any cell
+        const double rw_min = 1e-2;  // a zero resistance would merge two nodes; 10 mOhm is far below any cell
+                                     // (smaller values make the access transistors' nodes stiff)
         n += fmt::format("* row wires: {:.9g} ohm per segment\n", rw);
         for (int i = 0; i < rows; ++i) {
             std::string previous = fmt::format("drv{}", i);
@@ -362,6 +363,7 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     n += fmt::format(".tran {:.6g} {:.9g} 0 {:.6g}\n", max_step, stop, max_step);
     if (mac_only) {
         n += ".save v(cmp_mac)\n";
+        n += fmt::format(".meas tran mac_output find v(cmp_mac) at={:.9g}\n", stop - 1e-12);
         net.vectors = {"time", "v(cmp_mac)"};
     } else {
         n += ".save v(cmp_mac) v(ramp) v(outp) v(clk)\n";

@@ -127,7 +127,7 @@ std::vector<double> bisect_many(const ReplicaDesign& design, const Technology& t
             o.mac_value = values[i];
             o.last_step = ks[i];
             nets.push_back(spice::generate_netlist(design, tech, chip, o));
-            requests.push_back({nets.back().text, nets.back().vectors, 900.0});
+            requests.push_back({nets.back().text, nets.back().vectors, 300.0});
         }
         std::vector<std::string> labels;
         for (double v : values) labels.push_back(fmt::format("bisection conversion at {:g}", v));
@@ -289,7 +289,7 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
             o.kind = "conversion";
             o.mac_value = v;
             nets.push_back(spice::generate_netlist(design, tech, chip, o));
-            requests.push_back({nets.back().text, nets.back().vectors, 900.0});
+            requests.push_back({nets.back().text, nets.back().vectors, 300.0});
         }
         std::vector<std::string> labels;
         for (double v : values) labels.push_back(fmt::format("conversion at MAC {:g}", v));

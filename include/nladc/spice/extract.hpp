@@ -24,9 +24,9 @@ namespace nladc::spice {
 /// Linear interpolation of a waveform at time t (clamped to its ends).
 double sample_at(const Eigen::VectorXd& time, const Eigen::VectorXd& values, double t);
 
-/// Runs requests on the pool; a run that fails (e.g. "timestep too small") is retried
-/// once with the gear integrator, which is more robust on stiff nodes. A second failure,
-/// or a timeout, throws Error naming labels[i] and ngspice's message.
+/// Runs requests on the pool; a run that fails or times out (e.g. "timestep too small")
+/// is retried once with the gear integrator, which is more robust on stiff nodes. A
+/// second failure throws Error naming labels[i] and ngspice's message.
 std::vector<SimulationResult> run_all(WorkerPool& pool, const std::vector<SimulationRequest>& requests,
                                       const std::vector<std::string>& labels, int& simulations);
 
