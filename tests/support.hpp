@@ -3,6 +3,7 @@
 
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <filesystem>
@@ -53,36 +54,62 @@ struct CliResult {
     long max_rss_kib = 0;  ///< peak resident set of the child process
 };
 
-/// Runs build/nladc with `args` (no shell), capturing stdout and stderr.
-inline CliResult run_cli(const std::vector<std::string>& args)
-{
-    ScratchDir capture;
-    const auto out_path = capture / "stdout", err_path = capture / "stderr";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        std::FILE* out = std::freopen(out_path.c_str(), "w", stdout);
-        std::FILE* err = std::freopen(err_path.c_str(), "w", stderr);
-        (void)out;
-        (void)err;
-        std::vector<char*> argv;
-        std::string program = NLADC_CLI_PATH;
-        argv.push_back(program.data());
-        std::vector<std::string> copies = args;
-        for (auto& a : copies) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(program.c_str(), argv.data());
-        ::_exit(127);
+/// build/nladc running in the background (no shell), its output captured.
+class CliProcess {
+public:
+    explicit CliProcess(const std::vector<std::string>& args)
+    {
+        const auto out_path = capture_ / "stdout", err_path = capture_ / "stderr";
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            std::FILE* out = std::freopen(out_path.c_str(), "w", stdout);
+            std::FILE* err = std::freopen(err_path.c_str(), "w", stderr);
+            (void)out;
+            (void)err;
+            std::vector<char*> argv;
+            std::string program = NLADC_CLI_PATH;
+            argv.push_back(program.data());
+            std::vector<std::string> copies = args;
+            for (auto& a : copies) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(program.c_str(), argv.data());
+            ::_exit(127);
+        }
     }
-    CliResult result;
-    int status = 0;
-    struct rusage usage {};
-    ::wait4(pid, &status, 0, &usage);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.max_rss_kib = usage.ru_maxrss;
-    result.out = slurp(out_path);
-    result.err = slurp(err_path);
-    return result;
-}
+    CliProcess(const CliProcess&) = delete;
+    CliProcess& operator=(const CliProcess&) = delete;
+    ~CliProcess()
+    {
+        if (!waited_) {
+            ::kill(pid_, SIGKILL);
+            wait();
+        }
+    }
+    pid_t pid() const { return pid_; }
+    void signal(int number) { ::kill(pid_, number); }
+    /// Waits for the exit; exit_code is 128 + signal for a killed process.
+    CliResult wait()
+    {
+        CliResult result;
+        int status = 0;
+        struct rusage usage {};
+        ::wait4(pid_, &status, 0, &usage);
+        waited_ = true;
+        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        result.max_rss_kib = usage.ru_maxrss;
+        result.out = slurp(capture_ / "stdout");
+        result.err = slurp(capture_ / "stderr");
+        return result;
+    }
+
+private:
+    ScratchDir capture_;
+    pid_t pid_ = -1;
+    bool waited_ = false;
+};
+
+/// Runs build/nladc with `args` (no shell), capturing stdout and stderr.
+inline CliResult run_cli(const std::vector<std::string>& args) { return CliProcess(args).wait(); }
 
 inline std::size_t count_lines(const std::string& text)
 {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "nladc/adc/behavioral.hpp"
+
 namespace nladc::cli {
 
 /// A registered subcommand and the action to run when it was chosen.
@@ -25,6 +27,29 @@ Command add_convert(CLI::App& parent);
 Command add_transfer(CLI::App& parent);
 Command add_netlist(CLI::App& parent);
 Command add_calibrate(CLI::App& parent);
+Command add_mc(CLI::App& parent);
+Command add_characterize(CLI::App& parent);
+Command add_export(CLI::App& parent);
+
+struct LoadedDesign {
+    ReplicaDesign design;
+    Technology tech;  ///< the design's, or the --tech override
+    std::string hash; ///< the design file's design_hash
+};
+
+/// Flags shared by the commands that evaluate a design (--design, --tech,
+/// --calibration, --ideal*, --mode).
+struct DesignFlags {
+    std::string design, tech, calibration;
+    bool ideal = false;
+    Idealization partial;
+    std::string mode = "static";
+
+    void add(CLI::App& app);
+    /// Reads the design and the technology in effect (announcing an override on stderr).
+    LoadedDesign load() const;
+    AdcOptions options() const;
+};
 
 /// Validator: integer within [lo, hi]; message "N is outside [lo, hi]".
 CLI::Validator int_range(long long lo, long long hi);

@@ -19,53 +19,40 @@
 
 namespace nladc::cli {
 
-namespace {
+void DesignFlags::add(CLI::App& app)
+{
+    app.add_option("--design", design, "Design JSON written by `nladc map`")->required();
+    app.add_option("--tech", tech, "Technology JSON to use instead of the design's embedded one");
+    app.add_option("--calibration", calibration, "Calibrated behavioral parameters from `nladc calibrate`");
+    app.add_flag("--ideal", ideal, "Switch every nonideality off (ohmic cells, ideal wires, integrator, comparator)");
+    app.add_option("--mode", mode, "Evaluation mode")->check(CLI::IsMember({"static", "transient"}));
+    app.add_flag("--ideal-cells", partial.cells, "Ohmic cells without access resistance");
+    app.add_flag("--ideal-wires", partial.wires, "Zero wire resistance");
+    app.add_flag("--ideal-integrator", partial.integrator, "Ideal integrator, mirror and output nodes");
+    app.add_flag("--ideal-comparator", partial.comparator, "No offset, noise, hysteresis, kickback, metastability");
+}
 
-/// Flags shared by the commands that evaluate a design.
-struct DesignFlags {
-    std::string design, tech, calibration;
-    bool ideal = false;
-    Idealization partial;
-    std::string mode = "static";
-
-    void add(CLI::App& app)
-    {
-        app.add_option("--design", design, "Design JSON written by `nladc map`")->required();
-        app.add_option("--tech", tech, "Technology JSON to use instead of the design's embedded one");
-        app.add_option("--calibration", calibration, "Calibrated behavioral parameters from `nladc calibrate`");
-        app.add_flag("--ideal", ideal, "Switch every nonideality off (ohmic cells, ideal wires, integrator, comparator)");
-        app.add_option("--mode", mode, "Evaluation mode")->check(CLI::IsMember({"static", "transient"}));
-        app.add_flag("--ideal-cells", partial.cells, "Ohmic cells without access resistance");
-        app.add_flag("--ideal-wires", partial.wires, "Zero wire resistance");
-        app.add_flag("--ideal-integrator", partial.integrator, "Ideal integrator, mirror and output nodes");
-        app.add_flag("--ideal-comparator", partial.comparator, "No offset, noise, hysteresis, kickback, metastability");
+LoadedDesign DesignFlags::load() const
+{
+    io::DesignRecord record = io::read_design(design);
+    Technology technology = record.design.tech;
+    if (!tech.empty()) {
+        technology = io::read_technology(tech);
+        const std::string sizing = size_sense(technology, record.design.levels.hi / record.design.scale_per_S);
+        note(fmt::format("using the technology of {} instead of the one embedded in {}{}", tech, design,
+                         sizing.empty() ? "" : "; " + sizing));
     }
+    return {record.design, technology, record.hash};
+}
 
-    /// The design, and the technology in effect (announcing an override on stderr).
-    std::pair<ReplicaDesign, Technology> load() const
-    {
-        io::DesignRecord record = io::read_design(design);
-        Technology tech = record.design.tech;
-        if (!this->tech.empty()) {
-            tech = io::read_technology(this->tech);
-            const std::string sizing = size_sense(tech, record.design.levels.hi / record.design.scale_per_S);
-            note(fmt::format("using the technology of {} instead of the one embedded in {}{}", this->tech, design,
-                             sizing.empty() ? "" : "; " + sizing));
-        }
-        return {record.design, tech};
-    }
-
-    AdcOptions options() const
-    {
-        AdcOptions o;
-        o.mode = mode;
-        o.ideal = ideal ? Idealization::all() : partial;
-        if (!calibration.empty()) o.calibration = io::read_calibration(calibration);
-        return o;
-    }
-};
-
-}  // namespace
+AdcOptions DesignFlags::options() const
+{
+    AdcOptions o;
+    o.mode = mode;
+    o.ideal = ideal ? Idealization::all() : partial;
+    if (!calibration.empty()) o.calibration = io::read_calibration(calibration);
+    return o;
+}
 
 Command add_tech(CLI::App& parent)
 {
@@ -173,7 +160,7 @@ Command add_convert(CLI::App& parent)
     flags->design.add(*app);
     app->add_option("--mac", flags->mac, "MAC value in the level set's input units")->required();
     return {app, [flags] {
-                const auto [design, tech] = flags->design.load();
+                const auto [design, tech, hash] = flags->design.load();
                 const BehavioralAdc adc(design, tech, nominal_chip(design, tech), flags->design.options());
                 const int code = adc.convert(flags->mac);
                 const ConversionEnergy energy = adc.energy(flags->mac);
@@ -200,7 +187,7 @@ Command add_transfer(CLI::App& parent)
     app->add_option("--out", flags->out, "Output CSV: k,target,mapped,measured,error_lsb,mapping_error_lsb")->required();
     app->add_option("--plot", flags->plot, "Transfer curve with the target thresholds (PNG)");
     return {app, [flags] {
-                const auto [design, tech] = flags->design.load();
+                const auto [design, tech, hash] = flags->design.load();
                 const BehavioralAdc adc(design, tech, nominal_chip(design, tech), flags->design.options());
                 const std::vector<double> measured = adc.transition_levels();
                 const double lsb = design.levels.lsb();

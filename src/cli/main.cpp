@@ -53,6 +53,9 @@ int main(int argc, char** argv)
         nladc::cli::add_transfer(app),
         nladc::cli::add_netlist(app),
         nladc::cli::add_calibrate(app),
+        nladc::cli::add_mc(app),
+        nladc::cli::add_characterize(app),
+        nladc::cli::add_export(app),
     };
 
     try {

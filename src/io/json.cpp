@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "nladc/core/error.hpp"
 #include "nladc/io/atomic_file.hpp"
@@ -123,6 +124,23 @@ double as_number(const Json& value, const JsonPlace& place)
     const double number = value.get<double>();
     if (!std::isfinite(number)) place.fail(fmt::format("{} is not finite", short_value(value)));
     return number;
+}
+
+OrderedJson level_to_json(double value)
+{
+    if (std::isfinite(value)) return value;
+    return value > 0 ? "inf" : "-inf";
+}
+
+double level_from_json(const Json& value, const JsonPlace& place)
+{
+    if (value.is_string()) {
+        const std::string text = value.get<std::string>();
+        if (text == "inf") return std::numeric_limits<double>::infinity();
+        if (text == "-inf") return -std::numeric_limits<double>::infinity();
+        place.fail(fmt::format("\"{}\" is neither a number nor \"inf\" / \"-inf\"", text));
+    }
+    return as_number(value, place);
 }
 
 long long as_integer(const Json& value, const JsonPlace& place)

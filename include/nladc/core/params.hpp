@@ -5,6 +5,7 @@
 // errors), validation, the dump of the effective values into every output, and
 // the generated documentation, so nothing is written three times.
 
+#include <cstdint>
 #include <limits>
 #include <utility>
 #include <string>
@@ -16,7 +17,7 @@ namespace nladc {
 
 template <class S>
 struct ParamField {
-    using Member = std::variant<double S::*, int S::*, bool S::*, std::string S::*>;
+    using Member = std::variant<double S::*, int S::*, std::uint64_t S::*, bool S::*, std::string S::*>;
     ParamField(std::string_view key_, Member member_, std::string_view unit_, std::string_view doc_,
                std::string_view provenance_, double min_ = -std::numeric_limits<double>::infinity(),
                double max_ = std::numeric_limits<double>::infinity(), std::vector<std::string_view> choices_ = {})

@@ -48,4 +48,9 @@ long long as_integer(const Json& value, const JsonPlace& place);
 std::string as_string(const Json& value, const JsonPlace& place);
 bool as_bool(const Json& value, const JsonPlace& place);
 
+/// A transition level that may be unreachable: finite numbers as numbers, +-infinity
+/// as the strings "inf" / "-inf" (JSON has no infinity, and null would lose the sign).
+OrderedJson level_to_json(double value);
+double level_from_json(const Json& value, const JsonPlace& place);
+
 }  // namespace nladc::io

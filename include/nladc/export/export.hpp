@@ -1,0 +1,65 @@
+#pragma once
+// Characterized ADC models for other tools (`nladc export`), from a `nladc characterize`
+// output directory (docs/export.md):
+//   json      "nladc-adc-model" v1: level set, target/measured thresholds with mean and
+//             sigma, INL/DNL, conditions, seed, nladc version; read back by read_adc_model
+//   csv       per code `output,mean,std` (NeuroSim-style lookup: the output level and the
+//             mean and sigma of the transition level into that code)
+//   spice     ngspice subcircuit: B-source staircase, code and level outputs
+//   veriloga  Verilog-A module for commercial simulators (not simulable in ngspice 39)
+//
+// The model's thresholds are the characterized ones: the Monte Carlo mean when the
+// characterization aggregated a study, else the nominal chip's (bisection).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "nladc/quant/levelset.hpp"
+
+namespace nladc {
+
+struct AdcModel {
+    LevelSet target;                  ///< the designed level set (levels are the outputs)
+    std::vector<double> measured;     ///< nominal chip, by bisection (input units)
+    std::vector<double> mean, sigma;  ///< the model's thresholds and their chip-to-chip sigma
+    std::vector<double> inl_lsb;      ///< per threshold, (mean - target) / LSB
+    std::vector<double> dnl;          ///< per inner code, relative to the target code width
+    std::vector<int> missing_codes;
+    std::string design_hash, nladc_version, source;  ///< source: "monte carlo" or "nominal"
+    std::uint64_t seed = 0, trials = 0;              ///< of the study, when there was one
+    std::string conditions_json;      ///< the characterization's conditions object, compact JSON
+    double energy_J = 0.0, latency_s = 0.0;
+
+    /// Output code: the number of model thresholds below x (the comparator convention).
+    int code(double x) const;
+    double output(double x) const { return target.levels[static_cast<std::size_t>(code(x))]; }
+};
+
+/// Reads DIR/characterization.json. Throws InputError naming the file and key.
+AdcModel model_from_characterization(const std::filesystem::path& dir);
+
+std::string model_json(const AdcModel& model);
+/// Reads an exported JSON model back, validating it. Throws InputError naming the key.
+AdcModel read_adc_model(const std::filesystem::path& file);
+
+std::string model_csv(const AdcModel& model);
+
+/// `.subckt <name> in code level params: in_per_unit=1`: v(in) / in_per_unit is the
+/// input in the level set's units; v(code) = 0 .. L-1; v(level) = the output level.
+std::string model_spice(const AdcModel& model, const std::string& name = "nladc_adc");
+
+/// Module `<name>(in, code, level)` with the same ports, the thresholds as parameters.
+std::string model_veriloga(const AdcModel& model, const std::string& name = "nladc_adc");
+
+struct SpiceModelCheck {
+    std::vector<double> thresholds;  ///< found by an ngspice DC sweep of the subcircuit
+    double max_error_lsb = 0.0;      ///< against the model's thresholds
+    double sweep_step_lsb = 0.0;     ///< resolution of the sweep (the error bound is half of it)
+};
+
+/// Simulates the exported subcircuit in ngspice (a worker process): a DC sweep of the
+/// input over the range, the thresholds taken at the code steps. Throws NgspiceError.
+SpiceModelCheck check_spice_model(const AdcModel& model, const std::string& subckt, const std::string& name = "nladc_adc");
+
+}  // namespace nladc

@@ -1,0 +1,101 @@
+// Characterization and model export: characterize, export.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "cli.hpp"
+#include "nladc/characterize/characterize.hpp"
+#include "nladc/core/error.hpp"
+#include "nladc/export/export.hpp"
+#include "nladc/io/atomic_file.hpp"
+
+namespace nladc::cli {
+
+Command add_characterize(CLI::App& parent)
+{
+    struct Flags {
+        DesignFlags design;
+        std::string study, out;
+        std::size_t ramp_points = 1000000;
+    };
+    auto flags = std::make_shared<Flags>();
+    CLI::App* app = parent.add_subcommand(
+        "characterize", "Transition levels (bisection and code density), INL/DNL, offset/gain, energy; "
+                        "with --study, Monte Carlo statistics and yield");
+    flags->design.add(*app);
+    app->add_option("--study", flags->study, "An `nladc mc` output directory to aggregate");
+    app->add_option("--ramp-points", flags->ramp_points, "Code-density ramp length")->check(CLI::Range(1000, 100000000));
+    app->add_option("--out", flags->out, "Output directory")->required();
+    return {app, [flags] {
+                const LoadedDesign loaded = flags->design.load();
+                CharacterizeOptions options;
+                options.adc = flags->design.options();
+                options.ramp_points = flags->ramp_points;
+                options.study_dir = flags->study;
+                note(fmt::format("characterize: bisection and a {}-point code-density ramp", options.ramp_points));
+                const Characterization c = characterize(loaded.design, loaded.tech, loaded.hash, options);
+                write_characterization(c, flags->out);
+                const LevelSet& set = c.design.levels;
+                std::cout << fmt::format("{} bits {}, LSB {:.6g}: code density vs bisection max {:.4f} LSB\n", set.bits,
+                                         set.method, set.lsb(), c.max_density_vs_bisection_lsb);
+                std::cout << fmt::format("max |INL| {:.4f} LSB, max |DNL| {:.4f}, missing codes {}, offset {:.4g}, "
+                                         "gain {:.5f}\n",
+                                         c.linearity.max_abs_inl_lsb, c.linearity.max_abs_dnl,
+                                         c.linearity.missing_codes.size(), c.offset, c.gain);
+                if (c.ieee)
+                    std::cout << fmt::format("IEEE 1241 (linear level set): offset {:.4g}, gain {:.5f}\n", c.ieee->offset,
+                                             c.ieee->gain);
+                std::cout << fmt::format("energy {:.4g} pJ per conversion (mean over the range), latency {:.4g} ns\n",
+                                         c.mean_energy_J * 1e12, c.mean_latency_s * 1e9);
+                if (c.study_trials)
+                    std::cout << fmt::format("Monte Carlo: {} chips, yield {:.2f} % before trim, {:.2f} % after; SQNR "
+                                             "{:.2f} dB mean (ideal level set {:.2f} dB)\n",
+                                             c.study_trials, 100 * c.yield_before_trim, 100 * c.yield_after_trim,
+                                             c.study_sqnr_mean_db, c.ideal_sqnr_db);
+                std::cout << fmt::format("wrote {}/characterization.json, transition.csv, transfer.png, inl_dnl.png\n",
+                                         flags->out);
+            }};
+}
+
+Command add_export(CLI::App& parent)
+{
+    struct Flags {
+        std::string from, format, out, name = "nladc_adc";
+        bool check = false;
+    };
+    auto flags = std::make_shared<Flags>();
+    CLI::App* app = parent.add_subcommand("export", "Export a characterized ADC model (docs/export.md)");
+    app->add_option("--from", flags->from, "An `nladc characterize` output directory")->required();
+    app->add_option("--format", flags->format, "Model format")
+        ->required()
+        ->check(CLI::IsMember({"json", "csv", "spice", "veriloga"}));
+    app->add_option("--out", flags->out, "Output file")->required();
+    app->add_option("--name", flags->name, "Subcircuit / module name (spice, veriloga)");
+    app->add_flag("--check", flags->check, "spice: simulate the written model in ngspice and compare its thresholds");
+    return {app, [flags] {
+                if (flags->name.empty() || flags->name.find_first_not_of(
+                                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                                               std::string::npos)
+                    throw UsageError(fmt::format("--name '{}': use letters, digits and '_'", flags->name));
+                const AdcModel model = model_from_characterization(flags->from);
+                std::string text;
+                if (flags->format == "json") text = model_json(model);
+                if (flags->format == "csv") text = model_csv(model);
+                if (flags->format == "spice") text = model_spice(model, flags->name);
+                if (flags->format == "veriloga") text = model_veriloga(model, flags->name);
+                if (flags->check && flags->format == "spice") {
+                    const SpiceModelCheck check = check_spice_model(model, text, flags->name);
+                    std::cout << fmt::format("ngspice DC sweep of the model: max |T_spice - T_model| = {:.4f} LSB "
+                                             "(sweep step {:g} LSB)\n",
+                                             check.max_error_lsb, check.sweep_step_lsb);
+                    if (check.max_error_lsb > 0.01)
+                        throw Error(fmt::format("the exported model misses its thresholds by {:.4f} LSB (> 0.01)",
+                                                check.max_error_lsb));
+                }
+                io::write_file_atomic(flags->out, text);
+                std::cout << fmt::format("wrote {} ({} model, thresholds: {})\n", flags->out, flags->format, model.source);
+            }};
+}
+
+}  // namespace nladc::cli
