@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <csignal>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -62,10 +63,10 @@ public:
         const auto out_path = capture_ / "stdout", err_path = capture_ / "stderr";
         pid_ = ::fork();
         if (pid_ == 0) {
-            std::FILE* out = std::freopen(out_path.c_str(), "w", stdout);
-            std::FILE* err = std::freopen(err_path.c_str(), "w", stderr);
-            (void)out;
-            (void)err;
+            // dup2, not freopen: freopen would flush the parent's buffered stdout a second time.
+            const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
             std::vector<char*> argv;
             std::string program = NLADC_CLI_PATH;
             argv.push_back(program.data());

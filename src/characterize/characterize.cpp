@@ -10,6 +10,7 @@
 #include "nladc/io/json.hpp"
 #include "nladc/io/levelset_file.hpp"
 #include "nladc/io/plot.hpp"
+#include "nladc/io/calibration_file.hpp"
 #include "nladc/io/technology_file.hpp"
 #include "nladc/montecarlo/engine.hpp"
 #include "nladc/study/calibration.hpp"
@@ -104,6 +105,17 @@ Characterization characterize(const ReplicaDesign& design, const Technology& tec
         if (const std::string hash = identity.value("design_hash", std::string()); hash != design_hash)
             throw Error(fmt::format("{}: the study ran design {} but this is design {}", dir.string(),
                                     hash.substr(0, 12), design_hash.substr(0, 12)));
+        // The study's chips vary around its own technology; aggregating them with another
+        // technology's nominal chip would mix two circuits.
+        if (identity.value("technology", io::Json()) != io::Json::parse(io::technology_to_json(tech).dump()))
+            throw Error(fmt::format("{}: the study ran another technology than this one (pass the study's "
+                                    "technology file with --tech)",
+                                    dir.string()));
+        if (identity.value("calibration", io::Json()) !=
+            io::Json::parse(io::calibration_params_to_json(options.adc.calibration).dump()))
+            throw Error(fmt::format("{}: the study ran with other calibration parameters than these (pass the "
+                                    "study's calibration file with --calibration)",
+                                    dir.string()));
         const std::vector<TrialResult> trials = read_trials(dir);
         try {
             const io::Json summary = io::read_json_file(dir / "summary.json");

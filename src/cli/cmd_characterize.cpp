@@ -78,13 +78,15 @@ Command add_export(CLI::App& parent)
                                                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
                                                std::string::npos)
                     throw UsageError(fmt::format("--name '{}': use letters, digits and '_'", flags->name));
+                if (flags->check && flags->format != "spice")
+                    throw UsageError("--check applies to --format spice only");
                 const AdcModel model = model_from_characterization(flags->from);
                 std::string text;
                 if (flags->format == "json") text = model_json(model);
                 if (flags->format == "csv") text = model_csv(model);
                 if (flags->format == "spice") text = model_spice(model, flags->name);
                 if (flags->format == "veriloga") text = model_veriloga(model, flags->name);
-                if (flags->check && flags->format == "spice") {
+                if (flags->check) {
                     const SpiceModelCheck check = check_spice_model(model, text, flags->name);
                     std::cout << fmt::format("ngspice DC sweep of the model: max |T_spice - T_model| = {:.4f} LSB "
                                              "(sweep step {:g} LSB)\n",

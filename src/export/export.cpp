@@ -57,7 +57,8 @@ void check_sizes(const AdcModel& m, const io::JsonPlace& place)
         if (!(m.sigma[k] >= 0)) place.key("thresholds").index(k).key("sigma").fail(fmt::format("{} is negative", m.sigma[k]));
 }
 
-std::string real(double v) { return fmt::format("{:.17g}", v); }
+// Shortest text that reads back to the same double.
+std::string real(double v) { return fmt::format("{}", v); }
 
 }  // namespace
 
@@ -170,18 +171,25 @@ AdcModel read_adc_model(const fs::path& file)
         const io::JsonPlace at = place.key("thresholds").index(k);
         const io::Json& t = thresholds[k];
         io::reject_unknown_keys(t, at, {"k", "target", "measured", "mean", "sigma", "inl_lsb"});
+        if (io::as_integer(io::require(t, at, "k"), at.key("k")) != static_cast<long long>(k + 1))
+            at.key("k").fail(fmt::format("{} is not {} (thresholds are listed in order)", t["k"].dump(), k + 1));
         m.measured.push_back(io::level_from_json(io::require(t, at, "measured"), at.key("measured")));
         m.mean.push_back(io::level_from_json(io::require(t, at, "mean"), at.key("mean")));
         m.sigma.push_back(io::as_number(io::require(t, at, "sigma"), at.key("sigma")));
+        if (!(m.sigma.back() >= 0)) at.key("sigma").fail(fmt::format("{} is negative", m.sigma.back()));
         m.inl_lsb.push_back(io::level_from_json(io::require(t, at, "inl_lsb"), at.key("inl_lsb")));
     }
     m.dnl = numbers(io::require(doc, place, "dnl"), place.key("dnl"));
     m.missing_codes = integers(io::require(doc, place, "missing_codes"), place.key("missing_codes"));
     const io::Json& mc = io::require(doc, place, "monte_carlo");
-    m.trials = static_cast<std::uint64_t>(io::as_integer(io::require(mc, place.key("monte_carlo"), "trials"),
-                                                         place.key("monte_carlo").key("trials")));
-    m.seed = static_cast<std::uint64_t>(io::as_integer(io::require(mc, place.key("monte_carlo"), "seed"),
-                                                       place.key("monte_carlo").key("seed")));
+    const auto count = [&](const char* key) {
+        const io::JsonPlace at = place.key("monte_carlo").key(key);
+        const long long value = io::as_integer(io::require(mc, place.key("monte_carlo"), key), at);
+        if (value < 0) at.fail(fmt::format("{} is negative", value));
+        return static_cast<std::uint64_t>(value);
+    };
+    m.trials = count("trials");
+    m.seed = count("seed");
     m.conditions_json = io::require(doc, place, "conditions").dump();
     m.energy_J = io::as_number(io::require(doc, place, "energy_per_conversion_J"), place.key("energy_per_conversion_J"));
     m.latency_s = io::as_number(io::require(doc, place, "latency_s"), place.key("latency_s"));

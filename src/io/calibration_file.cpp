@@ -7,6 +7,13 @@
 
 namespace nladc::io {
 
+OrderedJson calibration_params_to_json(const CalibrationParams& params)
+{
+    OrderedJson parameters = OrderedJson::object();
+    for (const auto& name : calibration_parameter_names()) parameters[name] = get_calibration_parameter(params, name);
+    return parameters;
+}
+
 OrderedJson calibration_report_to_json(const CalibrationReport& r)
 {
     OrderedJson j;
@@ -62,10 +69,7 @@ std::filesystem::path write_calibration(const std::filesystem::path& file, const
     j["design_hash"] = conditions.design_hash;
     j["corner"] = conditions.corner;
     j["temperature_C"] = conditions.temperature_C;
-    OrderedJson parameters = OrderedJson::object();
-    for (const auto& name : calibration_parameter_names())
-        parameters[name] = get_calibration_parameter(report.parameters, name);
-    j["parameters"] = parameters;
+    j["parameters"] = calibration_params_to_json(report.parameters);
     j["fitted"] = report.fitted;
     const OrderedJson report_json = calibration_report_to_json(report);
     j["report"] = report_json;

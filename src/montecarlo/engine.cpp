@@ -16,6 +16,8 @@
 #include "nladc/core/sha256.hpp"
 #include "nladc/device/rram.hpp"
 #include "nladc/io/atomic_file.hpp"
+#include "nladc/io/calibration_file.hpp"
+#include "nladc/io/technology_file.hpp"
 #include "summary.hpp"
 
 namespace nladc {
@@ -278,6 +280,9 @@ void write_study_identity(const StudyInputs& in, const fs::path& dir)
     j["study_hash"] = in.study_hash;
     j["design_hash"] = in.design_hash;
     j["activations_sha256"] = in.activations_sha256;
+    // The circuit the chips vary around, for `nladc characterize` to check against.
+    j["technology"] = io::technology_to_json(in.tech);
+    j["calibration"] = io::calibration_params_to_json(in.options.calibration);
     j["study"] = io::study_to_json(in.spec);
     j["thresholds"] = in.design.levels.thresholds.size();
     j["target_thresholds"] = in.design.levels.thresholds;

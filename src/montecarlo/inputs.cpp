@@ -53,8 +53,7 @@ std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec)
     identity["design_hash"] = inputs->design_hash;
     identity["technology"] = io::technology_to_json(inputs->tech);
     identity["activations"] = inputs->activations_sha256;
-    for (const auto& name : calibration_parameter_names())
-        identity["calibration"][name] = get_calibration_parameter(inputs->options.calibration, name);
+    identity["calibration"] = io::calibration_params_to_json(inputs->options.calibration);
     inputs->study_hash = sha256_hex(identity.dump());
     return inputs;
 }

@@ -16,6 +16,8 @@ struct CalibrationConditions {
     double temperature_C = 27.0;
 };
 
+/// The fitted parameters as {name: value}, as in the file's "parameters" object.
+OrderedJson calibration_params_to_json(const CalibrationParams& params);
 OrderedJson calibration_report_to_json(const CalibrationReport& report);
 /// Writes the calibration and its report (both atomically). Returns the report's path.
 std::filesystem::path write_calibration(const std::filesystem::path& file, const CalibrationReport& report,
