@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli.hpp"
 #include "nladc/adc/behavioral.hpp"
@@ -15,6 +16,7 @@
 #include "nladc/io/levelset_file.hpp"
 #include "nladc/io/plot.hpp"
 #include "nladc/io/technology_file.hpp"
+#include "nladc/study/compensation.hpp"
 #include "nladc/study/level_design.hpp"
 
 namespace nladc::cli {
@@ -83,7 +85,7 @@ Command add_map(CLI::App& parent)
         std::string levels, layer, tech, input, out;
         int rows = 0, calibration_cells = 5;
         double scale = 0.0;
-        bool unit_grid = false, drop_nonfinite = false;
+        bool unit_grid = false, drop_nonfinite = false, compensate = false;
     };
     auto flags = std::make_shared<Flags>();
     CLI::App* app = parent.add_subcommand("map", "Map a level set onto the replica column: cells, scale, errors");
@@ -98,6 +100,8 @@ Command add_map(CLI::App& parent)
         ->check(int_range(0, 1 << 16))
         ->capture_default_str();
     app->add_flag("--unit-grid", flags->unit_grid, "Integer counts of unit cells (SRAM replica column)");
+    app->add_flag("--compensate", flags->compensate,
+                  "Pre-distort the steps so the nominal behavioral model (IR drop, integrators) hits the targets");
     app->add_option("--input", flags->input, "Activations: report the MSE after mapping");
     app->add_flag("--drop-nonfinite", flags->drop_nonfinite, "Skip NaN/Inf in --input");
     app->add_option("--out", flags->out, "Output design JSON")->required();
@@ -110,8 +114,14 @@ Command add_map(CLI::App& parent)
                 options.calibration_cells = flags->calibration_cells;
                 options.unit_grid = flags->unit_grid;
                 io::DesignRecord record;
+                std::optional<CompensationResult> compensated;
                 try {
-                    record.design = map_levels(levels.set, tech, options);
+                    if (flags->compensate) {
+                        compensated = compensate_mapping(levels.set, tech, options);
+                        record.design = compensated->design;
+                    } else {
+                        record.design = map_levels(levels.set, tech, options);
+                    }
                 } catch (const UsageError&) {
                     throw;
                 } catch (const Error& error) {
@@ -131,11 +141,16 @@ Command add_map(CLI::App& parent)
                                              d.threshold_error_lsb[k], cells);
                 }
                 for (const std::string& n : d.notes) std::cout << "  note: " << n << "\n";
+                if (compensated)
+                    std::cout << fmt::format("  nominal behavioral model, T - target (LSB): before [{:+.3f}]\n"
+                                             "                                            after  [{:+.3f}]\n",
+                                             fmt::join(compensated->before_lsb, " "), fmt::join(compensated->after_lsb, " "));
                 if (!flags->input.empty()) {
                     ActivationLayer data(flags->input, "", flags->drop_nonfinite ? io::NonFinitePolicy::drop
                                                                                  : io::NonFinitePolicy::error);
+                    // After mapping: what the circuit realizes (the model's thresholds when compensated).
                     LevelSet realized = d.levels;
-                    realized.thresholds = d.realized_thresholds;
+                    realized.thresholds = compensated ? compensated->model_thresholds : d.realized_thresholds;
                     const auto scores = data.score({d.levels, realized});
                     record.before_mapping = scores[0];
                     record.after_mapping = scores[1];
@@ -331,17 +346,7 @@ Command add_calibrate(CLI::App& parent)
                     validation->tech = tech;
                     size_sense(validation->tech, validation->levels.hi / validation->scale_per_S);
                 } else {
-                    // A linear mid-tread set one bit smaller over the same range.
-                    const LevelSet& own = record.design.levels;
-                    const int bits = own.bits > 1 ? own.bits - 1 : own.bits + 1;
-                    const std::vector<double> range = {own.lo, own.hi};
-                    QuantizerOptions q;
-                    q.bits = bits;
-                    q.method = "linear";
-                    LevelSet linear = fit_levels(summarize_exact(std::span<const double>(range), own.lo, own.hi), q);
-                    Technology for_validation = tech;
-                    for_validation.sense.capacitance_F = 0.0;  // sized for its own range top
-                    validation = map_levels(linear, for_validation, {});
+                    validation = default_validation_design(record.design, tech);
                 }
                 CalibrationOptions options;
                 options.netlist.corner = flags->corner;

@@ -8,6 +8,8 @@
 
 #include "nladc/core/error.hpp"
 #include "nladc/core/random.hpp"
+#include "nladc/quant/quantizer.hpp"
+#include "nladc/quant/summary.hpp"
 
 namespace nladc {
 
@@ -375,6 +377,19 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
     }
     report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
+}
+
+ReplicaDesign default_validation_design(const ReplicaDesign& design, const Technology& tech)
+{
+    const LevelSet& own = design.levels;
+    const std::vector<double> range = {own.lo, own.hi};
+    QuantizerOptions q;
+    q.bits = own.bits > 1 ? own.bits - 1 : own.bits + 1;
+    q.method = "linear";
+    const LevelSet linear = fit_levels(summarize_exact(std::span<const double>(range), own.lo, own.hi), q);
+    Technology for_validation = tech;
+    for_validation.sense.capacitance_F = 0.0;  // sized for its own range top
+    return map_levels(linear, for_validation, {});
 }
 
 }  // namespace nladc

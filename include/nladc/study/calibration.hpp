@@ -69,6 +69,11 @@ struct CalibrationReport {
 CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
                             const std::optional<ReplicaDesign>& validation, const CalibrationOptions& options);
 
+/// The default validation design: a linear mid-tread level set one bit smaller (one
+/// larger for 1 bit) over the same range, mapped with `tech`, its sense capacitor sized
+/// for its own range top.
+ReplicaDesign default_validation_design(const ReplicaDesign& design, const Technology& tech);
+
 /// Sets a CalibrationParams member by name; throws UsageError for an unknown name.
 void set_calibration_parameter(CalibrationParams& params, const std::string& name, double value);
 double get_calibration_parameter(const CalibrationParams& params, const std::string& name);
