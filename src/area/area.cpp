@@ -1,0 +1,968 @@
+#include "nladc/area/area.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "nladc/adc/behavioral.hpp"
+#include "nladc/core/error.hpp"
+#include "nladc/core/version.hpp"
+#include "nladc/io/atomic_file.hpp"
+#include "nladc/io/json.hpp"
+#include "nladc/io/plot.hpp"
+#include "nladc/mapping/mapping.hpp"
+
+namespace nladc {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// ---------------------------------------------------------------------------------
+// SPICE library reading: logical lines, tokens, expressions.
+// ---------------------------------------------------------------------------------
+
+struct Element {
+    int line = 0;
+    std::vector<std::string> tokens;
+};
+
+struct SubcktDef {
+    int line = 0;
+    std::vector<std::pair<std::string, std::string>> defaults;  ///< name -> expression
+    std::vector<Element> body;
+};
+
+struct Library {
+    std::string file;
+    std::map<std::string, SubcktDef> subckts;
+    std::vector<Element> params;  ///< top-level .param cards, in order
+};
+
+using Scope = std::map<std::string, double>;
+
+[[noreturn]] void fail_at(const std::string& file, int line, const std::string& detail)
+{
+    throw InputError(file, line > 0 ? fmt::format("line {}", line) : std::string(), detail);
+}
+
+std::string lower(std::string text)
+{
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+/// Splits on whitespace outside {...} and '...'; glues "k = v" into one token "k=v".
+std::vector<std::string> tokenize(const std::string& text)
+{
+    std::vector<std::string> raw;
+    std::string current;
+    int depth = 0;
+    bool quoted = false;
+    for (char c : text) {
+        if (c == '{') ++depth;
+        if (c == '}') depth = std::max(0, depth - 1);
+        if (c == '\'') quoted = !quoted;
+        if (depth == 0 && !quoted && std::isspace(static_cast<unsigned char>(c))) {
+            if (!current.empty()) raw.push_back(current);
+            current.clear();
+            continue;
+        }
+        current += c;
+    }
+    if (!current.empty()) raw.push_back(current);
+    std::vector<std::string> tokens;
+    for (const std::string& t : raw) {
+        if (!tokens.empty() && (t.front() == '=' || tokens.back().back() == '='))
+            tokens.back() += t;
+        else
+            tokens.push_back(t);
+    }
+    return tokens;
+}
+
+/// Position of the top-level '=' of a "key=value" token, or npos.
+std::size_t assignment(const std::string& token)
+{
+    int depth = 0;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+        if (token[i] == '{' || token[i] == '(') ++depth;
+        if (token[i] == '}' || token[i] == ')') --depth;
+        if (token[i] == '=' && depth == 0) return i;
+    }
+    return std::string::npos;
+}
+
+Library read_library(const fs::path& path)
+{
+    const std::string text = io::read_file(path);  // InputError naming the file
+    Library lib;
+    lib.file = path.string();
+    std::vector<Element> lines;
+    std::istringstream in(text);
+    std::string raw;
+    int number = 0;
+    while (std::getline(in, raw)) {
+        ++number;
+        if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+        // Inline comments: ';' anywhere, '$' after whitespace (ngspice).
+        for (std::size_t i = 0; i < raw.size(); ++i)
+            if (raw[i] == ';' || (raw[i] == '$' && (i == 0 || std::isspace(static_cast<unsigned char>(raw[i - 1]))))) {
+                raw.resize(i);
+                break;
+            }
+        const std::size_t start = raw.find_first_not_of(" \t");
+        if (start == std::string::npos || raw[start] == '*') continue;
+        std::string body = lower(raw.substr(start));
+        if (body[0] == '+') {
+            if (lines.empty()) fail_at(lib.file, number, "continuation line '+' without a line to continue");
+            lines.back().tokens.push_back(body.substr(1));  // joined below
+            continue;
+        }
+        lines.push_back({number, {body}});
+    }
+    SubcktDef* open = nullptr;
+    std::string open_name;
+    for (Element& line : lines) {
+        std::string joined;
+        for (const std::string& part : line.tokens) joined += part + " ";
+        line.tokens = tokenize(joined);
+        if (line.tokens.empty()) continue;
+        const std::string& head = line.tokens[0];
+        if (head == ".subckt") {
+            if (open) fail_at(lib.file, line.line, fmt::format("nested .subckt inside '{}'", open_name));
+            if (line.tokens.size() < 2) fail_at(lib.file, line.line, ".subckt without a name");
+            open_name = line.tokens[1];
+            SubcktDef def;
+            def.line = line.line;
+            for (std::size_t i = 2; i < line.tokens.size(); ++i) {
+                const std::size_t eq = assignment(line.tokens[i]);
+                if (eq == std::string::npos || eq == 0) continue;  // a port or "params:"
+                def.defaults.emplace_back(line.tokens[i].substr(0, eq), line.tokens[i].substr(eq + 1));
+            }
+            open = &(lib.subckts[open_name] = def);
+        } else if (head == ".ends") {
+            if (!open) fail_at(lib.file, line.line, ".ends without .subckt");
+            open = nullptr;
+        } else if (open) {
+            open->body.push_back(line);
+        } else if (head == ".param") {
+            lib.params.push_back(line);
+        }
+    }
+    if (open) fail_at(lib.file, open->line, fmt::format(".subckt '{}' has no .ends", open_name));
+    return lib;
+}
+
+/// SPICE scale suffix (ngspice): t g meg k m(illi) mil u n p f a; other letters are ignored.
+double suffix_scale(const std::string& suffix)
+{
+    if (suffix.rfind("meg", 0) == 0) return 1e6;
+    if (suffix.rfind("mil", 0) == 0) return 25.4e-6;
+    static const std::string letters = "tgkmunpfa";
+    static const double scales[] = {1e12, 1e9, 1e3, 1e-3, 1e-6, 1e-9, 1e-12, 1e-15, 1e-18};
+    const std::size_t i = suffix.empty() ? std::string::npos : letters.find(suffix[0]);
+    return i == std::string::npos ? 1.0 : scales[i];
+}
+
+/// Recursive-descent evaluator of SPICE parameter expressions: numbers with suffixes,
+/// names from the scope, + - * / ^ ** and sqrt abs exp log min max pow.
+class Expression {
+public:
+    Expression(const std::string& text, const Scope& scope, const std::string& file, int line)
+        : text_(text), scope_(scope), file_(file), line_(line)
+    {
+    }
+
+    double value()
+    {
+        const double v = sum();
+        skip();
+        if (pos_ != text_.size()) fail(fmt::format("unexpected '{}'", text_.substr(pos_)));
+        if (!std::isfinite(v)) fail("not a finite number");
+        return v;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& why) const
+    {
+        fail_at(file_, line_, fmt::format("cannot evaluate '{}': {}", text_, why));
+    }
+    void skip()
+    {
+        while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+    }
+    bool take(const std::string& symbol)
+    {
+        skip();
+        if (text_.compare(pos_, symbol.size(), symbol) != 0) return false;
+        pos_ += symbol.size();
+        return true;
+    }
+    double sum()
+    {
+        double v = product();
+        for (;;) {
+            if (take("+"))
+                v += product();
+            else if (take("-"))
+                v -= product();
+            else
+                return v;
+        }
+    }
+    double product()
+    {
+        double v = unary();
+        for (;;) {
+            skip();
+            if (text_.compare(pos_, 2, "**") == 0) return v;  // handled by power()
+            if (take("*"))
+                v *= unary();
+            else if (take("/"))
+                v /= unary();
+            else
+                return v;
+        }
+    }
+    double unary()
+    {
+        if (take("-")) return -unary();
+        if (take("+")) return unary();
+        return power();
+    }
+    double power()
+    {
+        const double base = primary();
+        if (take("**") || take("^")) return std::pow(base, unary());
+        return base;
+    }
+    double primary()
+    {
+        skip();
+        if (pos_ >= text_.size()) fail("unexpected end");
+        const char c = text_[pos_];
+        if (c == '(') {
+            ++pos_;
+            const double v = sum();
+            if (!take(")")) fail("missing ')'");
+            return v;
+        }
+        if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') return number();
+        if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+            const std::size_t start = pos_;
+            while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
+                ++pos_;
+            const std::string name = text_.substr(start, pos_ - start);
+            if (take("(")) return call(name);
+            const auto it = scope_.find(name);
+            if (it == scope_.end()) fail(fmt::format("unknown parameter '{}'", name));
+            return it->second;
+        }
+        fail(fmt::format("unexpected '{}'", c));
+    }
+    double call(const std::string& name)
+    {
+        std::vector<double> args;
+        if (!take(")")) {
+            do args.push_back(sum());
+            while (take(","));
+            if (!take(")")) fail("missing ')'");
+        }
+        const bool one = args.size() == 1, two = args.size() == 2;
+        if (one && name == "sqrt") return std::sqrt(args[0]);
+        if (one && name == "abs") return std::fabs(args[0]);
+        if (one && name == "exp") return std::exp(args[0]);
+        if (one && (name == "log" || name == "ln")) return std::log(args[0]);
+        if (two && (name == "pow" || name == "pwr")) return std::pow(args[0], args[1]);
+        if (two && name == "min") return std::min(args[0], args[1]);
+        if (two && name == "max") return std::max(args[0], args[1]);
+        fail(fmt::format("unknown function '{}' with {} argument(s)", name, args.size()));
+    }
+    double number()
+    {
+        const std::size_t start = pos_;
+        while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.'))
+            ++pos_;
+        if (pos_ < text_.size() && text_[pos_] == 'e') {
+            std::size_t p = pos_ + 1;
+            if (p < text_.size() && (text_[p] == '+' || text_[p] == '-')) ++p;
+            if (p < text_.size() && std::isdigit(static_cast<unsigned char>(text_[p]))) {
+                pos_ = p;
+                while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+            }
+        }
+        double v = 0.0;
+        try {
+            v = std::stod(text_.substr(start, pos_ - start));
+        } catch (const std::exception&) {
+            fail(fmt::format("bad number '{}'", text_.substr(start, pos_ - start)));
+        }
+        const std::size_t suffix = pos_;
+        while (pos_ < text_.size() && std::isalpha(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+        return v * suffix_scale(text_.substr(suffix, pos_ - suffix));
+    }
+
+    std::string text_;
+    const Scope& scope_;
+    std::string file_;
+    int line_;
+    std::size_t pos_ = 0;
+};
+
+double evaluate(std::string text, const Scope& scope, const std::string& file, int line)
+{
+    const bool braced = text.size() >= 2 && text.front() == '{' && text.back() == '}';
+    const bool quoted = text.size() >= 2 && text.front() == '\'' && text.back() == '\'';
+    if (braced || quoted)
+        text = text.substr(1, text.size() - 2);
+    return Expression(text, scope, file, line).value();
+}
+
+/// Evaluates the "key=value" tokens of a .param card into `scope`, in order.
+void assign_params(const Element& card, Scope& scope, const std::string& file)
+{
+    for (std::size_t i = 1; i < card.tokens.size(); ++i) {
+        const std::size_t eq = assignment(card.tokens[i]);
+        if (eq == std::string::npos || eq == 0)
+            fail_at(file, card.line, fmt::format("bad .param '{}'", card.tokens[i]));
+        scope[card.tokens[i].substr(0, eq)] = evaluate(card.tokens[i].substr(eq + 1), scope, file, card.line);
+    }
+}
+
+/// Index of the first "key=value" (or "params:") token at or after `from`.
+std::size_t first_assignment(const std::vector<std::string>& tokens, std::size_t from)
+{
+    for (std::size_t i = from; i < tokens.size(); ++i)
+        if (tokens[i] == "params:" || (assignment(tokens[i]) != std::string::npos && assignment(tokens[i]) > 0))
+            return i;
+    return tokens.size();
+}
+
+void collect(const Library& lib, const std::string& name, const Scope& globals, const Scope& overrides,
+             const std::string& prefix, int depth, int called_from, std::vector<Transistor>& out)
+{
+    const auto it = lib.subckts.find(name);
+    if (it == lib.subckts.end())
+        fail_at(lib.file, called_from, fmt::format("no subcircuit '{}' in the library", name));
+    if (depth > 32) fail_at(lib.file, called_from, fmt::format("subcircuit '{}' nests deeper than 32 levels", name));
+    const SubcktDef& def = it->second;
+    Scope scope = globals;
+    for (const auto& [key, expr] : def.defaults) {
+        const auto o = overrides.find(key);
+        scope[key] = o != overrides.end() ? o->second : evaluate(expr, scope, lib.file, def.line);
+    }
+    for (const auto& [key, value] : overrides) scope[key] = value;
+    for (const Element& e : def.body) {
+        const auto& t = e.tokens;
+        const char kind = t[0][0];
+        if (t[0] == ".param") {
+            assign_params(e, scope, lib.file);
+        } else if (kind == 'm') {
+            const std::size_t k = first_assignment(t, 1);
+            if (k < 3) fail_at(lib.file, e.line, fmt::format("{}: MOSFET without nodes and model", t[0]));
+            Transistor tr;
+            tr.name = prefix + t[0];
+            tr.model = t[k - 1];
+            bool has_w = false, has_l = false;
+            for (std::size_t i = k; i < t.size(); ++i) {
+                const std::size_t eq = assignment(t[i]);
+                if (eq == std::string::npos || eq == 0) continue;
+                const std::string key = t[i].substr(0, eq);
+                if (key != "w" && key != "l" && key != "m" && key != "nf") continue;
+                const double v = evaluate(t[i].substr(eq + 1), scope, lib.file, e.line);
+                if (!(v > 0)) fail_at(lib.file, e.line, fmt::format("{}: {} = {:g} must be positive", t[0], key, v));
+                if (key == "w") tr.width_m = v, has_w = true;
+                if (key == "l") tr.length_m = v, has_l = true;
+                if (key == "m") tr.multiplier = v;
+                if (key == "nf") tr.fingers = std::max(1, static_cast<int>(std::lround(v)));
+            }
+            if (!has_w || !has_l)
+                fail_at(lib.file, e.line, fmt::format("{}: no {}= (W and L must be given on the instance)", t[0],
+                                                      has_w ? "l" : "w"));
+            out.push_back(tr);
+        } else if (kind == 'x') {
+            const std::size_t k = first_assignment(t, 1);
+            if (k < 2) fail_at(lib.file, e.line, fmt::format("{}: instance without a subcircuit name", t[0]));
+            Scope args;
+            for (std::size_t i = k; i < t.size(); ++i) {
+                const std::size_t eq = assignment(t[i]);
+                if (eq == std::string::npos || eq == 0) continue;
+                args[t[i].substr(0, eq)] = evaluate(t[i].substr(eq + 1), scope, lib.file, e.line);
+            }
+            collect(lib, t[k - 1], globals, args, prefix + t[0] + ".", depth + 1, e.line, out);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Area building blocks.
+// ---------------------------------------------------------------------------------
+
+struct Gates {
+    double inv = 0.0, nand2 = 0.0, nor2 = 0.0, dff = 0.0;
+};
+
+Gates minimum_gates(double f, const LayoutRules& r)
+{
+    const double wn = r.min_nmos_width_F * f, wp = r.pn_size_ratio * r.min_nmos_width_F * f;
+    Gates g;
+    g.inv = neurosim_gate_area_m2(GateKind::inv, 1, wn, wp, f, r);
+    g.nand2 = neurosim_gate_area_m2(GateKind::nand, 2, wn, wp, f, r);
+    g.nor2 = neurosim_gate_area_m2(GateKind::nor, 2, wn, wp, f, r);
+    g.dff = 12.0 * g.inv;  // NeuroSim DFF.cpp: 12 minimum-size cells side by side
+    return g;
+}
+
+/// N-bit synchronous counter: N DFF + N half adders (4 NAND2 + 1 INV each). Stated choice.
+double counter_area(int bits, const Gates& g) { return bits * (g.dff + 4.0 * g.nand2 + g.inv); }
+
+/// One stage of the replica-row sequencer (cumulative enable shift register): DFF + INV.
+double sequencer_stage_area(const Gates& g) { return g.dff + g.inv; }
+
+CircuitArea circuit_area(std::vector<Transistor> devices, double scale, double f, const AreaParams& p)
+{
+    CircuitArea c;
+    for (Transistor& t : devices) {
+        t.width_m *= scale;
+        t.length_m *= scale;
+        c.footprint_m2 += device_footprint_m2(t, f, p.layout);
+    }
+    c.transistors = std::move(devices);
+    c.area_m2 = c.footprint_m2 * p.layout.analog_layout_factor;
+    return c;
+}
+
+/// The terms of BehavioralAdc::energy in closed form with ideal ohmic cells, over D decisions
+/// (L - 1, or up to the mid-range code with early stop): replica read sum_k V^2 G_ref(k) T,
+/// comparator and counter per decision, op-amps on for reset + T + D P plus the replica
+/// integrator's share D P / C. The MAC cell read is not computed (excluded anyway).
+ConversionEnergy closed_form_energy(const ReplicaDesign& d)
+{
+    const Technology& t = d.tech;
+    const int steps = static_cast<int>(d.levels.thresholds.size());
+    const double mid = 0.5 * (d.levels.lo + d.levels.hi);
+    const int decisions = t.counter.early_stop ? std::min(d.levels.code(mid) + 1, steps) : steps;
+    std::vector<double> added(static_cast<std::size_t>(steps) + 1, 0.0);
+    for (const ReplicaCell& c : d.cells)
+        if (c.step >= 0 && c.step <= steps) added[static_cast<std::size_t>(c.step)] += c.target_S;
+    double cumulative = 0.0, replica = 0.0;
+    const double v = t.array.v_read_V, period = clock_period_s(t);
+    for (int k = 0; k <= decisions; ++k) {
+        cumulative += added[static_cast<std::size_t>(k)];
+        if (k >= 1) replica += v * v * cumulative * t.sense.integration_time_s;
+    }
+    ConversionEnergy e;
+    const double active = t.sense.reset_time_s + t.sense.integration_time_s + decisions * period;
+    e.terms = {{"mac_cell_read", kNaN},
+               {"replica_cell_read", replica},
+               {"comparator", decisions * t.comparator.energy_J},
+               {"integrators", t.sense.opamp_power_W * (active + decisions * period / t.array.columns)},
+               {"counter", decisions * t.counter.energy_per_clock_J}};
+    for (const auto& term : e.terms)
+        if (std::isfinite(term.joules)) e.total_J += term.joules;
+    e.clocks = decisions;
+    e.latency_s = active;
+    return e;
+}
+
+LevelSet linear_levels(int bits)
+{
+    LevelSet set;
+    set.bits = bits;
+    set.lo = 0.0;
+    set.hi = 1.0;
+    const int n = 1 << bits;
+    for (int k = 0; k < n; ++k) set.levels.push_back(static_cast<double>(k) / (n - 1));
+    set.thresholds = midpoint_thresholds(set.levels);
+    set.method = "linear";
+    set.variant = "midtread";
+    return set;
+}
+
+const std::vector<std::pair<std::string, std::string>>& architectures()
+{
+    static const std::vector<std::pair<std::string, std::string>> list = {
+        {"nladc", "in-memory NL-ADC (ours)"},
+        {"sar", "SAR (NeuroSim V1.4)"},
+        {"flash", "flash, resistor ladder"},
+        {"yang2025", "memristor ramp NL-ADC (Yang 2025)"},
+        {"readc", "ReADC (analog CAM)"},
+    };
+    return list;
+}
+
+const AdcCost* find_row(const AreaReport& r, const std::string& arch, int bits)
+{
+    for (const AdcCost& row : r.rows)
+        if (row.architecture == arch && row.bits == bits) return &row;
+    return nullptr;
+}
+
+double ratio(double ours, double base)
+{
+    return (std::isfinite(ours) && std::isfinite(base) && base > 0) ? ours / base : kNaN;
+}
+
+std::string cell(double v, double unit, const char* spec = "{:.4g}")
+{
+    return std::isfinite(v) ? fmt::format(fmt::runtime(spec), v / unit) : std::string("n/a");
+}
+
+std::vector<int> report_bits(const AreaReport& r)
+{
+    std::vector<int> bits;
+    for (const AdcCost& row : r.rows) bits.push_back(row.bits);
+    std::sort(bits.begin(), bits.end());
+    bits.erase(std::unique(bits.begin(), bits.end()), bits.end());
+    return bits;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------
+// Public building blocks.
+// ---------------------------------------------------------------------------------
+
+std::vector<Transistor> read_subckt_transistors(const fs::path& library, const std::string& subckt)
+{
+    const Library lib = read_library(library);
+    Scope globals;
+    for (const Element& e : lib.params) assign_params(e, globals, lib.file);
+    std::vector<Transistor> out;
+    collect(lib, lower(subckt), globals, {}, "", 0, 0, out);
+    return out;
+}
+
+double device_footprint_m2(const Transistor& t, double f, const LayoutRules& r)
+{
+    const int nf = std::max(1, t.fingers);
+    const double across = t.width_m / nf + 2.0 * (r.poly_ext_diff_F + r.field_poly_gap_F / 2.0) * f;
+    const double along = nf * t.length_m + (nf + 1) * r.gate_poly_gap_F * f + r.poly_width_F * f;
+    return t.multiplier * across * along;
+}
+
+double neurosim_gate_area_m2(GateKind kind, int inputs, double wn, double wp, double f, const LayoutRules& r)
+{
+    if (f < 22e-9 * (1 - 1e-9))
+        throw Error(fmt::format("feature size {:g} nm: the NeuroSim gate-area model is implemented for bulk nodes "
+                                "(F >= 22 nm) only",
+                                f * 1e9));
+    if (inputs < 1 || (wn <= 0 && wp <= 0)) throw Error("gate area: need at least one input and one device");
+    const double height = r.cell_height_F * f;
+    const double edge = (r.poly_ext_diff_F + r.field_poly_gap_F / 2.0) * 2.0 * f;
+    const double ratio_p = wp / (wp + wn);
+    double max_p = 0.0, max_n = 0.0;
+    if (ratio_p == 0.0) {
+        max_n = height - edge;
+    } else if (ratio_p == 1.0) {
+        max_p = height - edge;
+    } else {
+        max_p = ratio_p * (height - r.pn_diff_gap_F * f - edge);
+        max_n = max_p / ratio_p * (1.0 - ratio_p);
+    }
+    const double pitch = (r.poly_width_F + r.gate_poly_gap_F) * f;  // CPP
+    int fold_p = 1, fold_n = 1;
+    auto unit_width = [&](double w, double max_w, int& folds) {
+        if (w <= 0) return 0.0;
+        if (w <= max_w) return 2.0 * pitch;
+        folds = static_cast<int>(std::ceil(w / max_w));
+        return (folds + 1) * pitch;
+    };
+    const double unit_p = unit_width(wp, max_p, fold_p), unit_n = unit_width(wn, max_n, fold_n);
+    double width_p = unit_p, width_n = unit_n;
+    if (kind != GateKind::inv) {
+        const double shared = (fold_p == 1 && fold_n == 1) ? (inputs - 1) * pitch : 0.0;
+        width_p = unit_p * inputs - (unit_p > 0 ? shared : 0.0);
+        width_n = unit_n * inputs - (unit_n > 0 ? shared : 0.0);
+    }
+    return std::max(width_n, width_p) * height;
+}
+
+double neurosim_sar_area_m2(int bits, double f, const LayoutRules& r)
+{
+    const double wn = r.min_nmos_width_F * f, wp = r.pn_size_ratio * r.min_nmos_width_F * f;
+    const double a_ninv = neurosim_gate_area_m2(GateKind::inv, 1, wn, 0.0, f, r);
+    const double a_pinv = neurosim_gate_area_m2(GateKind::inv, 1, 0.0, wp, f, r);
+    return a_ninv * (269.0 + (bits - 1) * 109.0) + a_pinv * (209.0 + (bits - 1) * 73.0);
+}
+
+double neurosim_sar_power_W(int bits, double f)
+{
+    // SarADC.cpp GetColumnPower, LP roadmap: (a log2(levels) + b) uW per node (nm).
+    static const std::vector<std::tuple<double, double, double>> fits = {
+        {130, 8.4483, 65.243}, {90, 5.9869, 37.462}, {65, 3.7506, 25.844}, {45, 2.1691, 16.693},
+        {32, 1.1294, 8.8998},  {22, 0.538, 4.3753},  {14, 0.3132, 2.5681}, {10, 0.1823, 1.5073},
+        {7, 0.1061, 0.8847},   {5, 0.0645, 0.5511},  {3, 0.0333, 0.2849},  {2, 0.0207, 0.1764},
+        {1, 0.0101, 0.0843}};
+    for (const auto& [node, a, b] : fits)
+        if (std::fabs(f * 1e9 - node) < 0.01) return (a * bits + b) * 1e-6;
+    return kNaN;
+}
+
+double memory_cell_area_m2(const std::string& cell_type, double f, const CellAreaParams& c)
+{
+    if (cell_type == "8T-SRAM") return c.sram_height_F * c.sram_width_F * f * f;
+    if (cell_type == "1T1R") return c.one_t1r_height_F * c.one_t1r_width_F * f * f;
+    if (cell_type == "0T1R") return c.crossbar_height_F * c.crossbar_width_F * f * f;
+    throw Error(fmt::format("device.cell_type '{}': expected 0T1R, 1T1R or 8T-SRAM", cell_type));
+}
+
+// ---------------------------------------------------------------------------------
+// The comparison.
+// ---------------------------------------------------------------------------------
+
+AreaReport compare_adc_costs(const Technology& tech, const std::vector<int>& bits_list, const fs::path& circuits_dir,
+                             const AreaParams& p)
+{
+    if (const auto [key, reason] = find_technology_violation(tech); !key.empty())
+        throw Error(fmt::format("technology: {}: {}", key, reason));
+    for (int n : bits_list)
+        if (n < 1 || n > 16) throw UsageError(fmt::format("bits {} is outside [1, 16]", n));
+    const double f = tech.array.feature_size_m;
+    if (f < 22e-9 * (1 - 1e-9))
+        throw Error(fmt::format("technology: array.feature_size_m = {:g}: the area model uses NeuroSim's bulk "
+                                "gate-area model, valid for F >= 22 nm (its FinFET branch is not implemented)",
+                                f));
+    if (!(p.circuits_feature_size_m > 0) || !(p.capacitor_density_F_per_m2 > 0))
+        throw Error("area parameters: circuits_feature_size_m and capacitor_density_F_per_m2 must be positive");
+    const double scale = p.scale_circuits_to_feature_size ? f / p.circuits_feature_size_m : 1.0;
+    const Gates gates = minimum_gates(f, p.layout);
+
+    AreaReport report;
+    report.feature_size_m = f;
+    report.cell_type = tech.device.cell_type;
+    report.cell_area_m2 = memory_cell_area_m2(tech.device.cell_type, f, p.cells);
+    report.sharing_columns = tech.array.columns;
+    const double columns = tech.array.columns;
+
+    const fs::path library = circuits_dir / "nladc_cells.lib";
+    const fs::path comparator_lib =
+        tech.spice.comparator_library.empty() ? library : fs::path(tech.spice.comparator_library);
+    report.comparator =
+        circuit_area(read_subckt_transistors(comparator_lib, tech.spice.comparator_subckt), scale, f, p);
+    report.comparator.library = comparator_lib.string();
+    report.comparator.subckt = tech.spice.comparator_subckt;
+
+    std::vector<Transistor> ota = read_subckt_transistors(library, p.integrator_subckt);
+    const bool reference = ota.empty();
+    report.integrator = circuit_area(reference ? p.reference_ota : ota, scale, f, p);
+    report.integrator.library = library.string();
+    report.integrator.subckt = p.integrator_subckt;
+    report.integrator.reference = reference;
+    if (reference) {
+        report.integrator.area_m2 += p.reference_ota_compensation_F / p.capacitor_density_F_per_m2;
+        report.notes.push_back(fmt::format(
+            "the '{}' subcircuit of {} has no MOSFET (behavioural macromodel): its OTA area uses the reference "
+            "two-stage Miller OTA + G- mirror + reset switch of docs/area.md ({} devices, {:.0f} fF Miller capacitor)",
+            p.integrator_subckt, library.filename().string(), p.reference_ota.size(),
+            p.reference_ota_compensation_F * 1e15));
+    }
+    if (scale != 1.0)
+        report.notes.push_back(fmt::format("transistor sizes of circuits/ scaled by F / {:g} nm = {:.4g}",
+                                           p.circuits_feature_size_m * 1e9, scale));
+    report.notes.push_back(fmt::format(
+        "per ADC (one differential MAC pair); C = array.columns = {} ADCs share one replica column and its "
+        "integrator, as the behavioral model's ramp line does",
+        tech.array.columns));
+    report.notes.push_back(fmt::format("cell {} = {:.4g} um^2 at F = {:g} nm (NeuroSim Param.cpp)",
+                                       tech.device.cell_type, report.cell_area_m2 * 1e12, f * 1e9));
+    if (tech.sense.mode != "integrator")
+        report.notes.push_back("sense.mode = tia: no integrating capacitor; the TIA feedback resistor is not counted");
+
+    const double comp = report.comparator.area_m2, ota_area = report.integrator.area_m2;
+    const double seq = sequencer_stage_area(gates);
+    const double e_comp = tech.comparator.energy_J;
+
+    for (int n : bits_list) {
+        const int levels = 1 << n;
+        // --- ours: map a linear level set, evaluate the behavioral energy at mid-range.
+        MappingOptions mo;
+        mo.calibration_cells = p.calibration_cells;
+        // Linear mid-tread steps are g_min (first) and 2 g_min: ceil(2 g_min / g_max) cells each at most.
+        const int per_step = static_cast<int>(std::ceil(2.0 * tech.device.g_min_S / tech.device.g_max_S - 1e-12));
+        mo.rows = std::max(tech.array.rows, (levels - 1) * std::max(1, per_step) + p.calibration_cells);
+        Technology t = tech;
+        t.array.rows = *mo.rows;
+        const ReplicaDesign design = map_levels(linear_levels(n), t, mo);
+        NlAdcBreakdown b;
+        b.bits = n;
+        for (const ReplicaCell& c : design.cells) b.replica_cells += (c.role == "step" || c.role == "calibration");
+        b.capacitance_F = design.tech.sense.mode == "integrator" ? design.tech.sense.capacitance_F : 0.0;
+        const double sense = ota_area + b.capacitance_F / p.capacitor_density_F_per_m2;
+        b.comparator_m2 = comp;
+        b.sense_ota_m2 = ota_area;
+        b.sense_capacitor_m2 = b.capacitance_F / p.capacitor_density_F_per_m2;
+        b.counter_m2 = counter_area(n, gates);
+        b.replica_cells_m2 = b.replica_cells * report.cell_area_m2 / columns;
+        b.replica_sequencer_m2 = b.replica_cells * seq / columns;
+        b.replica_sense_m2 = sense / columns;
+        b.total_m2 = b.comparator_m2 + b.sense_ota_m2 + b.sense_capacitor_m2 + b.counter_m2 + b.replica_cells_m2 +
+                     b.replica_sequencer_m2 + b.replica_sense_m2;
+
+        const bool behavioral = n <= p.behavioral_max_bits;
+        const ConversionEnergy e = behavioral ? BehavioralAdc(design, design.tech, nominal_chip(design, design.tech))
+                                                    .energy(0.5 * (design.levels.lo + design.levels.hi))
+                                              : closed_form_energy(design);
+        double ours_j = 0.0;
+        for (const EnergyTerm& term : e.terms) {
+            if (term.name == "mac_cell_read") {
+                b.mac_cell_read_J = term.joules;
+                continue;
+            }
+            const double j = term.name == "replica_cell_read" ? term.joules / columns : term.joules;
+            b.energy_terms.emplace_back(term.name, j);
+            ours_j += j;
+        }
+        report.breakdown.push_back(b);
+        report.rows.push_back({"nladc", n, b.total_m2, ours_j, e.latency_s, true,
+                               fmt::format("mapped linear level set, {} calibration cells; energy from {} without "
+                                           "the MAC cell read, replica read shared by C",
+                                           p.calibration_cells,
+                                           behavioral ? "BehavioralAdc::energy at mid-range"
+                                                      : "the closed form (ideal cells; behavioral too slow here)")});
+
+        // --- SAR (NeuroSim V1.4).
+        const double sar_latency = (n + 1) * 1e-9;
+        const double sar_power = neurosim_sar_power_W(n, f);
+        report.rows.push_back({"sar", n, neurosim_sar_area_m2(n, f, p.layout), sar_power * sar_latency, sar_latency,
+                               true,
+                               std::isfinite(sar_power)
+                                   ? "NeuroSim V1.4 SarADC: area, (N+1) x 1 ns, LP power fit without the column term"
+                                   : "NeuroSim V1.4 SarADC area; no power fit at this node"});
+
+        // --- Flash with a resistor ladder.
+        const double unit_r = p.ladder_unit_resistance_ohm;
+        const double body = unit_r / p.poly_sheet_resistance_ohm * p.resistor_width_F * f;
+        const double a_res = (p.resistor_width_F + p.resistor_spacing_F) * f * (body + 2.0 * p.resistor_head_F * f);
+        const double encoder = (levels - 1) * (gates.nand2 + gates.inv) +
+                               n * ((levels / 2) - 1) * (gates.nor2 + gates.inv);
+        const double flash_t = tech.comparator.resolve_time_s;
+        const double swing = tech.sense.output_swing_V;
+        report.rows.push_back({"flash", n, (levels - 1) * comp + levels * a_res + encoder,
+                               (levels - 1) * e_comp + swing * swing / (levels * unit_r) * flash_t, flash_t, true,
+                               "2^N-1 StrongARM comparators (circuits/), 2^N poly ladder, thermometer encoder; "
+                               "no column sense circuit, encoder energy neglected"});
+
+        // --- Yang 2025: shared ramp column of 2^N + 5 cells with its driver.
+        const int ramp_cells = levels + p.calibration_cells;
+        const double yang_area =
+            comp + counter_area(n, gates) + (ramp_cells * (report.cell_area_m2 + seq) + sense) / columns;
+        const double yang_per = p.yang_energy_is_per_conversion ? 1.0 : 1.0 / p.yang_adcs_per_vmm;
+        const double width_scale = std::ldexp(1.0, n - p.yang_bits);
+        report.rows.push_back(
+            {"yang2025", n, yang_area, p.yang_energy_J * yang_per * width_scale, p.yang_latency_s * width_scale, true,
+             fmt::format("2^N + {} ramp cells + sequencer + ramp driver (our integrator) shared by C, comparator and "
+                         "counter per column; no MAC sense circuit; energy {:.4g} pJ at {} b {}{}",
+                         p.calibration_cells, p.yang_energy_J * 1e12, p.yang_bits,
+                         p.yang_energy_is_per_conversion
+                             ? std::string("taken per conversion")
+                             : fmt::format("read per {}-ADC VMM (/ {})", p.yang_adcs_per_vmm, p.yang_adcs_per_vmm),
+                         n == p.yang_bits ? "" : ", scaled x 2^(N-5) (choice: one ramp clock per level)")});
+
+        // --- ReADC: reported at 5 b only.
+        if (n == p.readc_bits)
+            report.rows.push_back({"readc", n, p.readc_area_m2, p.readc_energy_J, p.readc_latency_s, true,
+                                   "reported (ReADC, Nat. Commun. 2025), at its own node, not rescaled"});
+        else
+            report.rows.push_back({"readc", n, kNaN, kNaN, kNaN, false,
+                                   fmt::format("reported at {} b only; no scaling rule", p.readc_bits)});
+    }
+    if (!p.yang_energy_is_per_conversion)
+        report.notes.push_back(fmt::format(
+            "Yang 2025 energy: {:.4g} pJ at {} b is read as one {}-ADC VMM, i.e. {:.4g} pJ per conversion; read as "
+            "per conversion it is {:.4g} pJ ({}x more)",
+            p.yang_energy_J * 1e12, p.yang_bits, p.yang_adcs_per_vmm, p.yang_energy_J * 1e12 / p.yang_adcs_per_vmm,
+            p.yang_energy_J * 1e12, p.yang_adcs_per_vmm));
+    return report;
+}
+
+// ---------------------------------------------------------------------------------
+// Outputs.
+// ---------------------------------------------------------------------------------
+
+std::string area_table_markdown(const AreaReport& r)
+{
+    const std::vector<int> bits = report_bits(r);
+    std::string out;
+    auto header = [&](const std::string& first) {
+        out += fmt::format("| {} |", first);
+        for (int n : bits) out += fmt::format(" {} b |", n);
+        out += "\n|---|";
+        for (std::size_t i = 0; i < bits.size(); ++i) out += "---:|";
+        out += "\n";
+    };
+    struct Quantity {
+        const char* title;
+        double unit;
+        double AdcCost::*member;
+    };
+    const Quantity quantities[] = {{"Area per ADC (um^2)", 1e-12, &AdcCost::area_m2},
+                                   {"Energy per conversion (pJ)", 1e-12, &AdcCost::energy_J},
+                                   {"Latency per conversion (ns)", 1e-9, &AdcCost::latency_s}};
+    for (const Quantity& q : quantities) {
+        out += fmt::format("### {}\n\n", q.title);
+        header("architecture");
+        for (const auto& [id, label] : architectures()) {
+            out += fmt::format("| {} |", label);
+            for (int n : bits) {
+                const AdcCost* row = find_row(r, id, n);
+                out += fmt::format(" {} |", row && row->available ? cell(row->*(q.member), q.unit) : "n/a");
+            }
+            out += "\n";
+        }
+        out += fmt::format("\n{}: ours / baseline\n\n", q.title);
+        header("baseline");
+        for (const auto& [id, label] : architectures()) {
+            if (id == "nladc") continue;
+            out += fmt::format("| {} |", label);
+            for (int n : bits) {
+                const AdcCost *ours = find_row(r, "nladc", n), *row = find_row(r, id, n);
+                const double v = (ours && row && row->available) ? ratio(ours->*(q.member), row->*(q.member)) : kNaN;
+                out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
+            }
+            out += "\n";
+        }
+        out += "\n";
+    }
+    out += "Area: ours without its per-column integrator (OTA + capacitor) / baseline (flash and Yang 2025 count no "
+           "column sense circuit)\n\n";
+    header("baseline");
+    for (const auto& [id, label] : architectures()) {
+        if (id == "nladc") continue;
+        out += fmt::format("| {} |", label);
+        for (int n : bits) {
+            const AdcCost* row = find_row(r, id, n);
+            double v = kNaN;
+            for (const NlAdcBreakdown& b : r.breakdown)
+                if (b.bits == n && row && row->available)
+                    v = ratio(b.total_m2 - b.sense_ota_m2 - b.sense_capacitor_m2, row->area_m2);
+            out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
+        }
+        out += "\n";
+    }
+    out += "\n### In-memory NL-ADC area breakdown (um^2 per ADC)\n\n";
+    out += "| bits | comparator | integrator OTA | integrating C | counter | replica cells / C | replica sequencer / C "
+           "| replica integrator / C | total |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const NlAdcBreakdown& b : r.breakdown)
+        out += fmt::format("| {} | {:.4g} | {:.4g} | {:.4g} ({:.3g} pF) | {:.4g} | {:.4g} ({} cells) | {:.4g} | "
+                           "{:.4g} | {:.4g} |\n",
+                           b.bits, b.comparator_m2 * 1e12, b.sense_ota_m2 * 1e12, b.sense_capacitor_m2 * 1e12,
+                           b.capacitance_F * 1e12, b.counter_m2 * 1e12, b.replica_cells_m2 * 1e12, b.replica_cells,
+                           b.replica_sequencer_m2 * 1e12, b.replica_sense_m2 * 1e12, b.total_m2 * 1e12);
+    out += "\n### In-memory NL-ADC energy terms (pJ per conversion)\n\n| bits |";
+    if (!r.breakdown.empty()) {
+        for (const auto& [name, j] : r.breakdown.front().energy_terms) out += fmt::format(" {} |", name);
+        out += " MAC cell read (excluded) |\n|---:|";
+        for (std::size_t i = 0; i <= r.breakdown.front().energy_terms.size(); ++i) out += "---:|";
+        out += "\n";
+        for (const NlAdcBreakdown& b : r.breakdown) {
+            out += fmt::format("| {} |", b.bits);
+            for (const auto& [name, j] : b.energy_terms) out += fmt::format(" {:.4g} |", j * 1e12);
+            out += fmt::format(" {} |\n", cell(b.mac_cell_read_J, 1e-12));
+        }
+    }
+    out += fmt::format("\nComparator '{}' ({} devices, {:.4g} um^2 of footprints); integrator OTA {} ({} devices, "
+                       "{:.4g} um^2). F = {:g} nm, cell {}.\n\nNotes:\n",
+                       r.comparator.subckt, r.comparator.transistors.size(), r.comparator.footprint_m2 * 1e12,
+                       r.integrator.reference ? "reference sizing" : "'" + r.integrator.subckt + "'",
+                       r.integrator.transistors.size(), r.integrator.area_m2 * 1e12, r.feature_size_m * 1e9,
+                       r.cell_type);
+    for (const std::string& note : r.notes) out += fmt::format("- {}\n", note);
+    for (const auto& [id, label] : architectures()) {
+        std::vector<std::string> seen;
+        for (const AdcCost& row : r.rows)
+            if (row.architecture == id && std::find(seen.begin(), seen.end(), row.note) == seen.end())
+                seen.push_back(row.note);
+        for (const std::string& note : seen) out += fmt::format("- {}: {}\n", label, note);
+    }
+    return out;
+}
+
+void write_area_report(const AreaReport& r, const fs::path& dir)
+{
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw OutputError(dir.string(), ec.message());
+
+    std::string csv = "architecture,bits,available,area_m2,energy_J,latency_s,ours_over_area,ours_over_energy,"
+                      "ours_over_latency,note\n";
+    auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string(); };
+    io::OrderedJson rows = io::OrderedJson::array();
+    for (const AdcCost& row : r.rows) {
+        const AdcCost* ours = find_row(r, "nladc", row.bits);
+        const double ra = ours ? ratio(ours->area_m2, row.area_m2) : kNaN;
+        const double re = ours ? ratio(ours->energy_J, row.energy_J) : kNaN;
+        const double rl = ours ? ratio(ours->latency_s, row.latency_s) : kNaN;
+        std::string note = row.note;
+        std::replace(note.begin(), note.end(), '"', '\'');
+        csv += fmt::format("{},{},{},{},{},{},{},{},{},\"{}\"\n", row.architecture, row.bits, row.available ? 1 : 0,
+                           num(row.area_m2), num(row.energy_J), num(row.latency_s), num(ra), num(re), num(rl), note);
+        rows.push_back({{"architecture", row.architecture}, {"bits", row.bits}, {"available", row.available},
+                        {"area_m2", row.area_m2}, {"energy_J", row.energy_J}, {"latency_s", row.latency_s},
+                        {"ours_over", {{"area", ra}, {"energy", re}, {"latency", rl}}}, {"note", row.note}});
+    }
+    auto circuit_json = [](const CircuitArea& c) {
+        io::OrderedJson devices = io::OrderedJson::array();
+        for (const Transistor& t : c.transistors)
+            devices.push_back({{"name", t.name}, {"model", t.model}, {"w_m", t.width_m}, {"l_m", t.length_m},
+                               {"m", t.multiplier}, {"nf", t.fingers}});
+        return io::OrderedJson{{"library", c.library}, {"subckt", c.subckt}, {"reference_sizing", c.reference},
+                               {"footprint_m2", c.footprint_m2}, {"area_m2", c.area_m2}, {"transistors", devices}};
+    };
+    io::OrderedJson breakdown = io::OrderedJson::array();
+    for (const NlAdcBreakdown& b : r.breakdown) {
+        io::OrderedJson terms = io::OrderedJson::object();
+        for (const auto& [name, j] : b.energy_terms) terms[name] = j;
+        breakdown.push_back({{"bits", b.bits}, {"comparator_m2", b.comparator_m2}, {"sense_ota_m2", b.sense_ota_m2},
+                             {"sense_capacitor_m2", b.sense_capacitor_m2}, {"capacitance_F", b.capacitance_F},
+                             {"counter_m2", b.counter_m2}, {"replica_cells", b.replica_cells},
+                             {"replica_cells_m2", b.replica_cells_m2}, {"replica_sequencer_m2", b.replica_sequencer_m2},
+                             {"replica_sense_m2", b.replica_sense_m2}, {"total_m2", b.total_m2},
+                             {"energy_terms_J", terms}, {"mac_cell_read_J", b.mac_cell_read_J}});
+    }
+    io::OrderedJson j;
+    j["format"] = "nladc-area";
+    j["version"] = 1;
+    j["nladc_version"] = std::string(version());
+    j["feature_size_m"] = r.feature_size_m;
+    j["cell_type"] = r.cell_type;
+    j["cell_area_m2"] = r.cell_area_m2;
+    j["sharing_columns"] = r.sharing_columns;
+    j["rows"] = rows;
+    j["breakdown"] = breakdown;
+    j["comparator"] = circuit_json(r.comparator);
+    j["integrator"] = circuit_json(r.integrator);
+    j["notes"] = r.notes;
+
+    io::PlotSpec plot;
+    plot.title = fmt::format("ADC area per ADC, F = {:g} nm, {} cells", r.feature_size_m * 1e9, r.cell_type);
+    plot.extra = "set xtics 1";
+    plot.x_label = "bits";
+    plot.y_label = "area per ADC (um^2)";
+    plot.log_y = true;
+    for (const auto& [id, label] : architectures()) {
+        io::PlotSeries s;
+        s.title = label;
+        for (const AdcCost& row : r.rows)
+            if (row.architecture == id && row.available && std::isfinite(row.area_m2)) {
+                s.x.push_back(row.bits);
+                s.y.push_back(row.area_m2 * 1e12);
+            }
+        if (s.x.size() == 1) s.style = "points";
+        if (!s.x.empty()) plot.series.push_back(s);
+    }
+    io::write_file_atomic(dir / "area.csv", csv);
+    io::write_file_atomic(dir / "area.json", io::dump_json(j));
+    io::plot_png(plot, dir / "area.png");
+}
+
+}  // namespace nladc
