@@ -30,6 +30,8 @@ Command add_calibrate(CLI::App& parent);
 Command add_mc(CLI::App& parent);
 Command add_characterize(CLI::App& parent);
 Command add_export(CLI::App& parent);
+Command add_area(CLI::App& parent);
+Command add_flow(CLI::App& parent);
 
 struct LoadedDesign {
     ReplicaDesign design;

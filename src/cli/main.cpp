@@ -56,6 +56,8 @@ int main(int argc, char** argv)
         nladc::cli::add_mc(app),
         nladc::cli::add_characterize(app),
         nladc::cli::add_export(app),
+        nladc::cli::add_area(app),
+        nladc::cli::add_flow(app),
     };
 
     try {

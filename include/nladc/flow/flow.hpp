@@ -1,0 +1,86 @@
+#pragma once
+// `nladc flow`: activations -> quantizer comparison -> level set -> mapping -> netlist
+// -> ngspice calibration -> Monte Carlo (behavioral and SPICE) -> characterization ->
+// exports -> area/energy -> DIR/report.md (docs/flow.md).
+//
+// Every stage writes into its own directory under DIR (one per layer for the stages after
+// the comparison) with a stage.json holding the stage key: the SHA-256 of the stage's
+// configuration, its input files' contents and the keys of the stages it reads from. A
+// rerun skips every stage whose key and outputs are unchanged, so editing one knob redoes
+// that stage and those downstream of it only. Each stage also writes section.md, its
+// part of the report; report.md is their concatenation.
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "nladc/io/json.hpp"
+#include "nladc/montecarlo/study.hpp"
+
+namespace nladc {
+
+/// SPICE co-simulation of the flow (the calibration stage).
+struct FlowSpiceParams {
+    bool enabled = true;          ///< false: no netlist simulation, calibration or SPICE Monte Carlo
+    std::string corner = "TT";
+    double temperature_C = 27.0;
+    int workers = 2;              ///< ngspice worker processes
+    int agreement_samples = 20;   ///< full SPICE conversions for the code agreement
+    int bisection_thresholds = 1; ///< thresholds re-found by bisection on full conversions
+    bool ablation = false;        ///< each nonideality alone in SPICE (about 30 s more)
+};
+
+struct FlowConfig {
+    std::string activations;       ///< .npy/.npz/.csv/.f32; "" = the embedded synthetic data
+    std::vector<std::string> layers;  ///< npz members to design for; empty = every layer
+    bool drop_nonfinite = false;
+    bool range_given = false;      ///< `range` present: [lo, hi]; else the data's min and max
+    double lo = 0.0, hi = 0.0;
+    int bits = 4;                  ///< ADC resolution of the designed NL-ADC, 1..8
+    std::string method = "bs-kmq";
+    std::string variant;           ///< "" = the method's default
+    std::vector<int> compare_bits = {3, 4, 5, 6};
+    std::string technology;        ///< technology JSON; "" = the defaults
+    int calibration_cells = 5;     ///< spare bias cells per replica column
+    bool compensate = true;        ///< pre-distort the mapping for the nominal circuit (study/compensation.hpp)
+    FlowSpiceParams spice;
+    StudySpec monte_carlo;         ///< trials, seed, variation, trim, spice.trials (files are the flow's)
+    int ramp_points = 1000000;     ///< characterization code-density ramp
+    std::vector<std::string> exports = {"json", "csv", "spice", "veriloga"};
+    std::vector<int> area_bits = {3, 4, 5, 6};
+    int threads = 0;               ///< Monte Carlo threads; 0 = all cores (results do not depend on it)
+};
+
+namespace io {
+/// Reads and validates a flow config (relative paths against the file's directory);
+/// checks that the files it names exist. Throws InputError naming the key and value.
+FlowConfig read_flow_config(const std::filesystem::path& file);
+FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place);
+OrderedJson flow_config_to_json(const FlowConfig& config);
+/// Markdown reference of every key (unit, default, range, meaning).
+std::string describe_flow_config();
+}  // namespace io
+
+struct FlowOptions {
+    std::function<void(const std::string&)> progress;  ///< stage messages
+    bool force = false;                                ///< redo every stage
+};
+
+struct FlowStageRun {
+    std::string name, directory;
+    bool reused = false;
+    double seconds = 0.0;
+};
+
+struct FlowResult {
+    std::vector<FlowStageRun> stages;
+    std::filesystem::path report;
+    double seconds = 0.0;
+};
+
+/// Runs (or resumes) the flow into `dir`. Throws on the first failing stage; finished
+/// stages stay reusable.
+FlowResult run_flow(const FlowConfig& config, const std::filesystem::path& dir, const FlowOptions& options = {});
+
+}  // namespace nladc

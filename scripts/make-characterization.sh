@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates the committed characterization of the default design: runs `nladc flow` on
+# characterization/default.json and copies its outputs (without the 12 MB of raw trial
+# rows and activation samples) into characterization/default/. A test checks that the
+# committed models are current, ignoring the version lines.
+# Usage: scripts/make-characterization.sh [DEST] [NLADC]   (DEST default characterization/default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest=${1:-characterization/default}
+nladc=${2:-build/nladc}
+run=$(mktemp -d /tmp/nladc-characterization-XXXXXX)
+trap 'rm -rf "$run"' EXIT
+"$nladc" flow --config characterization/default.json --out "$run/flow"
+rm -rf "$dest.tmp.$$"
+mkdir -p "$dest.tmp.$$"
+tar -C "$run/flow" --exclude=./monte_carlo/blocks --exclude=./monte_carlo/trials.csv \
+    --exclude=./data/activations.npy --exclude='./*/stage.json' -cf - . | tar -C "$dest.tmp.$$" -xf -
+rm -rf "$dest"
+mv "$dest.tmp.$$" "$dest"
+echo "wrote $dest/ (report.md, models/)"
