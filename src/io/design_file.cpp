@@ -16,7 +16,7 @@ namespace {
 
 OrderedJson metrics_json(const QuantizationMetrics& m)
 {
-    return {{"mse", m.mse}, {"mse_interior", m.mse_interior}, {"sqnr_db", m.sqnr_db}, {"samples", m.samples}};
+    return {{"mse", m.mse}, {"mse_interior", m.mse_interior}, {"sqnr_db", level_to_json(m.sqnr_db)}, {"samples", m.samples}};
 }
 
 /// The hash covers everything but the version stamp and the hash itself.
@@ -147,7 +147,7 @@ DesignRecord design_from_json(const Json& document, const JsonPlace& place)
             QuantizationMetrics q;
             q.mse = as_number(require(m, at_key, "mse"), at_key.key("mse"));
             if (m.contains("mse_interior")) q.mse_interior = as_number(m["mse_interior"], at_key.key("mse_interior"));
-            if (m.contains("sqnr_db") && !m["sqnr_db"].is_null()) q.sqnr_db = as_number(m["sqnr_db"], at_key.key("sqnr_db"));
+            if (m.contains("sqnr_db") && !m["sqnr_db"].is_null()) q.sqnr_db = level_from_json(m["sqnr_db"], at_key.key("sqnr_db"));
             if (m.contains("samples")) q.samples = static_cast<std::uint64_t>(as_integer(m["samples"], at_key.key("samples")));
             return q;
         };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "nladc/core/error.hpp"
 #include "nladc/core/version.hpp"
 #include "nladc/io/atomic_file.hpp"
@@ -20,7 +22,7 @@ OrderedJson metrics_to_json(const QuantizationMetrics& m)
     j["mse"] = m.mse;
     j["mse_interior"] = m.mse_interior;
     j["relative_mse"] = m.relative_mse;
-    j["sqnr_db"] = m.sqnr_db;
+    j["sqnr_db"] = level_to_json(m.sqnr_db);  // "inf" when the MSE is 0 (exact quantization)
     j["max_abs_error"] = m.max_abs_error;
     j["mean_square"] = m.mean_square;
     j["samples"] = m.samples;
@@ -36,6 +38,14 @@ std::vector<double> number_array(const Json& value, const JsonPlace& place)
     std::vector<double> numbers;
     for (std::size_t i = 0; i < value.size(); ++i) numbers.push_back(as_number(value[i], place.index(i)));
     return numbers;
+}
+
+/// The "format" value, or "" when it is absent or not a string (levelset_from_json
+/// reports the wrong type; Json::value would throw nlohmann's type_error).
+std::string format_of(const Json& document)
+{
+    const auto found = document.find("format");
+    return found != document.end() && found->is_string() ? found->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -137,6 +147,9 @@ LevelSetRecord levelset_from_json(const Json& document, const JsonPlace& place)
     // Metrics are informative output; a reader does not need them.
     if (const auto [where, reason] = find_levelset_violation(set); !where.empty())
         JsonPlace(place.file(), place.path().empty() ? where : place.path() + "." + where).fail(reason);
+    // Finite lo and hi can still be too far apart for a double: the LSB would be infinite.
+    if (!std::isfinite(set.lsb()))
+        place.key("range").fail(fmt::format("[{}, {}] is too wide: hi - lo overflows a double", set.lo, set.hi));
     return record;
 }
 
@@ -145,7 +158,7 @@ LevelSetRecord read_levelset(const std::filesystem::path& file, const std::strin
     const Json document = read_json_file(file);
     const JsonPlace place(file.string());
     if (!document.is_object()) place.fail("expected a JSON object (a level set)");
-    if (document.value("format", std::string()) == kMultiFormat) {
+    if (format_of(document) == kMultiFormat) {
         const Json& layers = require(document, place, "layers");
         if (!layers.is_object() || layers.empty()) place.key("layers").fail("expected a non-empty object of layers");
         std::string names;
@@ -165,7 +178,7 @@ LevelSetRecord read_levelset(const std::filesystem::path& file, const std::strin
 std::vector<std::string> levelset_layers(const std::filesystem::path& file)
 {
     const Json document = read_json_file(file);
-    if (!document.is_object() || document.value("format", std::string()) != kMultiFormat) return {""};
+    if (!document.is_object() || format_of(document) != kMultiFormat) return {""};
     std::vector<std::string> names;
     const JsonPlace place(file.string());
     const Json& layers = require(document, place, "layers");
