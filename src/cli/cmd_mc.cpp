@@ -155,7 +155,9 @@ Command add_mc(CLI::App& parent)
                     std::cerr << "\n";
                     std::cout << fmt::format("SPICE Monte Carlo: {} trials, max |T_behav - T_spice| = {:.4f} LSB; wrote "
                                              "spice_mc.csv, spice_mc.json, spice_mc.png\n",
-                                             spec.spice.trials, s.max_difference_lsb);
+                                             s.trials.size(), s.max_difference_lsb);
+                    for (const auto& [trial, error] : s.failed)
+                        std::cout << fmt::format("SPICE trial {} failed (left out): {}\n", trial, error);
                 }
             }};
 }

@@ -390,6 +390,8 @@ void monte_carlo_stage(const FlowConfig& config, const fs::path& root, const Stu
                          "\\|T_behav − T_spice\\| = {:.4f} LSB ({} simulations, {:.0f} s; [spice_mc.csv]({})).\n\n",
                          spice->trials.size(), spice->max_difference_lsb, spice->simulations, spice->wall_s,
                          link(root, dir / "spice_mc.csv"));
+        for (const auto& [trial, error] : spice->failed)
+            s += fmt::format("Chip {} failed in SPICE and is left out: {}\n\n", trial, error);
         s += "| k | σ behavioral (LSB) | σ SPICE (LSB) | KS statistic |\n|---|---|---|---|\n";
         const double lsb = engine.inputs().design.levels.lsb();
         for (std::size_t k = 0; k < spice->thresholds.size(); ++k) {

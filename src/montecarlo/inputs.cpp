@@ -99,7 +99,15 @@ SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::file
         spice_chip.drift_factor = chip.drift_factor;
         spice_chip.comparator_offset_V = chip.comparator_offset_V;
         options.seed = in.spec.seed;
-        const spice::FastExtraction x = spice::extract_transitions(in.design, in.tech, spice_chip, pool, options);
+        spice::FastExtraction x;
+        try {
+            x = spice::extract_transitions(in.design, in.tech, spice_chip, pool, options);
+        } catch (const Error& e) {
+            // One chip's simulations failed (crash, timeout, no convergence): report it and go on.
+            result.failed.emplace_back(static_cast<std::uint64_t>(t), e.what());
+            if (progress) progress(t + 1, trials);
+            continue;
+        }
         result.simulations += x.simulations;
         SpiceMcTrial trial;
         trial.trial = static_cast<std::uint64_t>(t);
@@ -114,6 +122,9 @@ SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::file
         result.trials.push_back(std::move(trial));
         if (progress) progress(t + 1, trials);
     }
+    if (result.trials.empty())
+        throw Error(fmt::format("SPICE Monte Carlo: all {} chips failed; the first: trial {}: {}", trials,
+                                result.failed.front().first, result.failed.front().second));
     const std::size_t thresholds = in.design.levels.thresholds.size();
     io::OrderedJson per = io::OrderedJson::array();
     for (std::size_t k = 0; k < thresholds; ++k) {
@@ -148,6 +159,8 @@ SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::file
     j["trials"] = trials;
     j["corner"] = in.spec.spice.corner;
     j["max_difference_lsb"] = result.max_difference_lsb;
+    j["failed_trials"] = io::OrderedJson::array();
+    for (const auto& [trial, error] : result.failed) j["failed_trials"].push_back({{"trial", trial}, {"error", error}});
     j["thresholds"] = per;
     j["simulations"] = result.simulations;
     io::write_file_atomic(dir / "spice_mc.csv", csv);

@@ -328,3 +328,45 @@ TEST_CASE("mc --spice: behavioral and SPICE transition levels on the same sample
     }
     CHECK(fs::file_size(dir / "out" / "spice_mc.png") > 1000);
 }
+
+TEST_CASE("mc --spice: a chip whose worker is killed on both attempts is reported failed, the study goes on",
+          "[cli][montecarlo][ngspice]")
+{
+    // Fault injection: a wrapper around the real worker that SIGKILLs itself 0.4 s after
+    // starting, for the first 10 worker starts; the chips simulated meanwhile fail.
+    test::ScratchDir dir;
+    test::write_text(dir / "kills", "10\n");
+    test::write_text(dir / "worker.sh", fmt::format(R"(#!/bin/sh
+exec 9>'{0}/lock'
+flock 9
+n=$(cat '{0}/kills')
+if [ "$n" -gt 0 ]; then echo $((n-1)) > '{0}/kills'; (sleep 0.4; kill -9 $$) & fi
+exec 9>&-
+exec '{1}' "$@"
+)",
+                                                    dir.path().string(), NLADC_SPICE_WORKER_PATH));
+    fs::permissions(dir / "worker.sh", fs::perms::owner_all);
+    const auto example = run_cli({"mc", "--example-study"});
+    REQUIRE(example.exit_code == 0);
+    nlohmann::json s = nlohmann::json::parse(example.out);
+    s["design"] = (kSource / "netlists" / "bskmq3_design.json").string();
+    s["trials"] = 3;
+    test::write_text(dir / "study.json", s.dump(2));
+    ::setenv("NLADC_SPICE_WORKER", (dir / "worker.sh").c_str(), 1);
+    const auto r = run_cli({"mc", "--study", (dir / "study.json").string(), "--spice", "3", "--out", (dir / "out").string()});
+    ::unsetenv("NLADC_SPICE_WORKER");
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+    CHECK(test::slurp(dir / "kills") == "0\n");
+    const nlohmann::json spice = nlohmann::json::parse(test::slurp(dir / "out" / "spice_mc.json"));
+    const auto& failed = spice.at("failed_trials");
+    REQUIRE(failed.size() >= 1);
+    CHECK(failed.size() < 3);
+    for (const auto& f : failed) {
+        CHECK(f.at("error").get<std::string>().find("SIGKILL") != std::string::npos);
+        CHECK(f.at("error").get<std::string>().find("attempt 2 of 2") != std::string::npos);
+    }
+    // The chips after the failure were simulated: 7 thresholds each.
+    CHECK(test::count_lines(test::slurp(dir / "out" / "spice_mc.csv")) == 1 + 7 * (3 - failed.size()));
+    CHECK(r.out.find("failed (left out)") != std::string::npos);
+}

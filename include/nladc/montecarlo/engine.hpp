@@ -140,13 +140,16 @@ struct SpiceMcThreshold {
 };
 
 struct SpiceMcResult {
-    std::vector<SpiceMcTrial> trials;
+    std::vector<SpiceMcTrial> trials;              ///< the chips SPICE finished
+    std::vector<std::pair<std::uint64_t, std::string>> failed;  ///< chips SPICE could not run, and why
     std::vector<SpiceMcThreshold> thresholds;
     double max_difference_lsb = 0.0;
     double wall_s = 0.0;
     int simulations = 0;
 };
 
+/// A chip whose simulations fail (after the worker pool's one retry) is reported in
+/// `failed` and the study goes on; it throws Error only when every chip failed.
 /// The first `trials` chips of the study in SPICE (the very same samples written into
 /// netlists) against the (calibrated) behavioral model; writes DIR/spice_mc.csv,
 /// DIR/spice_mc.json and DIR/spice_mc.png.
