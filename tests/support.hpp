@@ -112,6 +112,20 @@ private:
 /// Runs build/nladc with `args` (no shell), capturing stdout and stderr.
 inline CliResult run_cli(const std::vector<std::string>& args) { return CliProcess(args).wait(); }
 
+/// Comma-separated rows (no quoting: the files nladc writes have none).
+inline std::vector<std::vector<std::string>> parse_csv(const std::string& text)
+{
+    std::vector<std::vector<std::string>> rows;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        std::vector<std::string> fields;
+        std::istringstream fields_in(line);
+        for (std::string f; std::getline(fields_in, f, ',');) fields.push_back(f);
+        rows.push_back(fields);
+    }
+    return rows;
+}
+
 inline std::size_t count_lines(const std::string& text)
 {
     std::size_t lines = 0;

@@ -26,18 +26,7 @@ void make_levels(const test::ScratchDir& dir)
                 .exit_code == 0);
 }
 
-std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& file)
-{
-    std::vector<std::vector<std::string>> rows;
-    std::istringstream in(test::slurp(file));
-    for (std::string line; std::getline(in, line);) {
-        std::vector<std::string> fields;
-        std::istringstream fields_in(line);
-        for (std::string f; std::getline(fields_in, f, ',');) fields.push_back(f);
-        rows.push_back(fields);
-    }
-    return rows;
-}
+std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& file) { return test::parse_csv(test::slurp(file)); }
 
 }  // namespace
 

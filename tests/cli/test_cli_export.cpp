@@ -35,19 +35,6 @@ std::string capture(const std::string& command)
     return out;
 }
 
-std::vector<std::vector<std::string>> read_csv(const std::string& text)
-{
-    std::vector<std::vector<std::string>> rows;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        std::vector<std::string> fields;
-        std::istringstream fields_in(line);
-        for (std::string f; std::getline(fields_in, f, ',');) fields.push_back(f);
-        rows.push_back(fields);
-    }
-    return rows;
-}
-
 /// A 2000-chip study of the 4-bit example design (ideal wires, for speed) and its characterization.
 struct Characterized {
     test::ScratchDir dir;
@@ -82,7 +69,7 @@ struct Characterized {
 /// Mean of each T<k> column of trials.csv (the chips' thresholds before trim).
 std::vector<double> threshold_means(const fs::path& trials_csv)
 {
-    const auto rows = read_csv(test::slurp(trials_csv));
+    const auto rows = test::parse_csv(test::slurp(trials_csv));
     REQUIRE(rows.size() > 1);
     std::vector<std::size_t> columns;
     for (std::size_t c = 0; c < rows[0].size(); ++c)
@@ -129,7 +116,7 @@ TEST_CASE("characterize + export: every format carries the Monte Carlo mean thre
         const fs::path file = c.dir / "model.csv";
         REQUIRE(run_cli({"export", "--from", c.characterization.string(), "--format", "csv", "--out", file.string()})
                     .exit_code == 0);
-        const auto rows = read_csv(test::slurp(file));
+        const auto rows = test::parse_csv(test::slurp(file));
         REQUIRE(rows.size() == 17);
         CHECK(rows[0] == std::vector<std::string>{"output", "mean", "std"});
         const AdcModel model = model_from_characterization(c.characterization);
