@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <set>
 
 #include "nladc/core/sha256.hpp"
@@ -130,8 +131,13 @@ DesignRecord design_from_json(const Json& document, const JsonPlace& place)
     const double lsb = d.levels.lsb();
     for (int k = 1; k <= steps; ++k) {
         const double realized = d.scale_per_S * d.cumulative_target_S(k);
+        const double error_lsb = (realized - d.levels.thresholds[static_cast<std::size_t>(k - 1)]) / lsb;
+        // Each factor is finite, but a huge scale or a tiny LSB can still overflow.
+        if (!std::isfinite(realized) || !std::isfinite(error_lsb))
+            at.key("scale_per_S").fail(fmt::format("{:g} gives realized threshold {} = {:g}, {:g} LSB from its target: "
+                                                   "not a finite number", d.scale_per_S, k, realized, error_lsb));
         d.realized_thresholds.push_back(realized);
-        d.threshold_error_lsb.push_back((realized - d.levels.thresholds[static_cast<std::size_t>(k - 1)]) / lsb);
+        d.threshold_error_lsb.push_back(error_lsb);
     }
     if (mapping.contains("notes") && mapping["notes"].is_array())
         for (std::size_t i = 0; i < mapping["notes"].size(); ++i)

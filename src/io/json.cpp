@@ -67,6 +67,12 @@ Json parse_json(std::string_view text, const std::string& file)
         if (const auto colon = reason.rfind(": "); colon != std::string::npos) reason = reason.substr(colon + 2);
         if (text.empty()) reason = "empty file";
         throw InputError(file, fmt::format("line {}, column {}", line, column), "invalid JSON: " + reason);
+    } catch (const Json::out_of_range& error) {
+        // A number beyond the double range: nlohmann throws out_of_range 406 ("number
+        // overflow parsing '1e400'"), not parse_error, and gives no position.
+        std::string reason = error.what();
+        if (const auto bracket = reason.find("] "); bracket != std::string::npos) reason = reason.substr(bracket + 2);
+        throw InputError(file, "", "invalid JSON: " + reason);
     }
 }
 

@@ -21,6 +21,8 @@ double sample_at(const Eigen::VectorXd& time, const Eigen::VectorXd& values, dou
     if (t >= time(n - 1)) return values(n - 1);
     const auto* begin = time.data();
     const auto i = static_cast<Eigen::Index>(std::upper_bound(begin, begin + n, t) - begin);
+    // Only a time axis that is not ascending (NaN, out of order) puts i at an end here.
+    if (i == 0 || i >= n) throw Error("sample_at: the time vector is not ascending");
     const double f = (t - time(i - 1)) / (time(i) - time(i - 1));
     return values(i - 1) + f * (values(i) - values(i - 1));
 }
@@ -133,6 +135,10 @@ SpiceConversion read_conversion(const Netlist& net, const SimulationResult& resu
     const auto& out = vector_of(result, "v(outp)");
     const auto& ramp = vector_of(result, "v(ramp)");
     const auto& mac = vector_of(result, "v(cmp_mac)");
+    // The waveforms must share the time axis (maxCoeff of an empty vector is undefined).
+    for (const auto& [name, v] : {std::pair{"v(outp)", &out}, {"v(ramp)", &ramp}, {"v(cmp_mac)", &mac}})
+        if (time.size() == 0 || v->size() != time.size())
+            throw Error(fmt::format("ngspice result: vector '{}' has {} points, 'time' has {}", name, v->size(), time.size()));
     SpiceConversion c;
     const double half = 0.5 * out.maxCoeff();  // the latch swings rail to rail
     bool stopped = false;
