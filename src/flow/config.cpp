@@ -147,7 +147,8 @@ FlowConfig read_flow_config(const std::filesystem::path& file)
         if (std::filesystem::path(*path).is_relative())
             *path = (file.parent_path() / *path).lexically_normal().string();
         // Fail now, not after the long stages.
-        if (!std::filesystem::is_regular_file(*path))
+        std::error_code error;  // the non-throwing overload: a bad path is an input error, not a crash
+        if (!std::filesystem::is_regular_file(*path, error))
             throw InputError(file.string(), path == &config.activations ? "activations" : "technology",
                              fmt::format("\"{}\" does not exist or is not a file", *path));
     }
