@@ -58,7 +58,9 @@ struct CliResult {
 /// build/nladc running in the background (no shell), its output captured.
 class CliProcess {
 public:
-    explicit CliProcess(const std::vector<std::string>& args)
+    /// `file_size_limit` >= 0 sets RLIMIT_FSIZE (bytes) in the child, with SIGXFSZ ignored,
+    /// so a write beyond it fails with EFBIG instead of killing the process.
+    explicit CliProcess(const std::vector<std::string>& args, long long file_size_limit = -1)
     {
         const auto out_path = capture_ / "stdout", err_path = capture_ / "stderr";
         pid_ = ::fork();
@@ -73,6 +75,11 @@ public:
             std::vector<std::string> copies = args;
             for (auto& a : copies) argv.push_back(a.data());
             argv.push_back(nullptr);
+            if (file_size_limit >= 0) {
+                const struct rlimit limit = {static_cast<rlim_t>(file_size_limit), static_cast<rlim_t>(file_size_limit)};
+                ::setrlimit(RLIMIT_FSIZE, &limit);
+                std::signal(SIGXFSZ, SIG_IGN);  // an ignored disposition survives exec
+            }
             ::execv(program.c_str(), argv.data());
             ::_exit(127);
         }
