@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -563,6 +564,13 @@ FlowResult run_flow(const FlowConfig& config, const fs::path& dir, const FlowOpt
                    [&] { compare_stage(config, layers, dir, dir / "compare"); });
 
     const std::string tech_hash = config.technology.empty() ? std::string("defaults") : sha256_file(config.technology);
+    // The subcircuit library goes into the netlists, the SPICE runs and the comparator's area.
+    std::vector<fs::path> circuit_files;
+    for (const auto& entry : fs::recursive_directory_iterator(spice::find_circuits()))
+        if (entry.is_regular_file()) circuit_files.push_back(entry.path());
+    std::sort(circuit_files.begin(), circuit_files.end());  // a stable key whatever the directory order
+    std::string circuits_hash = "circuits";
+    for (const fs::path& file : circuit_files) circuits_hash += "\n" + sha256_file(file);
     for (const LayerPaths& layer : layers) {
         const fs::path root = layer.root;
         const std::string prefix = layer.name.empty() || layers.size() == 1 ? "" : layer.name + "/";
@@ -576,7 +584,7 @@ FlowResult run_flow(const FlowConfig& config, const fs::path& dir, const FlowOpt
                        fmt::format("{}\n{}\n{}\n{}", levels_key, tech_hash, config.calibration_cells, config.compensate),
                        [&] { mapping_stage(config, layer, dir, root / "levels", root / "mapping"); });
         const fs::path design_file = root / "mapping" / "design.json";
-        const std::string spice_material = io::dump_json(io::flow_config_to_json(config)["spice"]);
+        const std::string spice_material = io::dump_json(io::flow_config_to_json(config)["spice"]) + circuits_hash;
         runner.run(prefix + "netlists", root / "netlists", mapping_key + "\n" + spice_material,
                    [&] { netlist_stage(config, dir, design_file, root / "netlists"); });
         std::string calibration_key = "no calibration";
@@ -606,7 +614,7 @@ FlowResult run_flow(const FlowConfig& config, const fs::path& dir, const FlowOpt
                    fmt::format("{}\n{}", characterization_key, fmt::join(config.exports, ",")),
                    [&] { export_stage(config, dir, root / "characterization", root / "models"); });
     }
-    runner.run("area", dir / "area", fmt::format("{}\n{}", tech_hash, fmt::join(config.area_bits, ",")),
+    runner.run("area", dir / "area", fmt::format("{}\n{}\n{}", tech_hash, circuits_hash, fmt::join(config.area_bits, ",")),
                [&] { area_stage(config, dir, dir / "area"); });
 
     // The report: a header and every stage's section, in order.
