@@ -149,10 +149,18 @@ Command add_mc(CLI::App& parent)
                                          100 * summary["yield_after_trim"].get<double>());
                 if (spec.spice.trials > 0) {
                     note(fmt::format("mc: {} trials in SPICE", spec.spice.trials));
-                    const SpiceMcResult s = run_spice_mc(engine, spec.spice.trials, flags->out, [](int done, int total) {
-                        std::cerr << fmt::format("\r  SPICE trial {}/{}   ", done, total) << std::flush;
-                    });
+                    const SpiceMcResult s = run_spice_mc(
+                        engine, spec.spice.trials, flags->out,
+                        [](int done, int total) {
+                            std::cerr << fmt::format("\r  SPICE trial {}/{}   ", done, total) << std::flush;
+                        },
+                        &g_stop);
                     std::cerr << "\n";
+                    if (s.interrupted) {
+                        std::cerr << "nladc: mc interrupted during the SPICE trials (the behavioral results are "
+                                     "complete); rerun the same command to redo the SPICE trials\n";
+                        std::exit(130);
+                    }
                     std::cout << fmt::format("SPICE Monte Carlo: {} trials, max |T_behav - T_spice| = {:.4f} LSB; wrote "
                                              "spice_mc.csv, spice_mc.json, spice_mc.png\n",
                                              s.trials.size(), s.max_difference_lsb);

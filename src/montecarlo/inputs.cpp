@@ -79,7 +79,7 @@ double ks_statistic(std::vector<double> a, std::vector<double> b)
 }
 
 SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::filesystem::path& dir,
-                           const std::function<void(int, int)>& progress)
+                           const std::function<void(int, int)>& progress, const std::atomic<bool>* stop)
 {
     const auto start = std::chrono::steady_clock::now();
     const StudyInputs& in = engine.inputs();
@@ -91,6 +91,10 @@ SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::file
     SpiceMcResult result;
     std::string csv = "trial,k,behavioral,spice,difference_lsb\n";
     for (int t = 0; t < trials; ++t) {
+        if (stop && stop->load()) {
+            result.interrupted = true;
+            return result;
+        }
         const ChipInstance chip = draw_chip(in, static_cast<std::uint64_t>(t));
         spice::SpiceChip spice_chip;
         spice_chip.replica_conductance_S = chip.replica_conductance_S;

@@ -370,3 +370,35 @@ exec '{1}' "$@"
     CHECK(test::count_lines(test::slurp(dir / "out" / "spice_mc.csv")) == 1 + 7 * (3 - failed.size()));
     CHECK(r.out.find("failed (left out)") != std::string::npos);
 }
+
+TEST_CASE("mc --spice: SIGINT during the SPICE trials stops after the current chip, behavioral results kept",
+          "[cli][montecarlo][ngspice]")
+{
+    test::ScratchDir dir;
+    const auto example = run_cli({"mc", "--example-study"});
+    REQUIRE(example.exit_code == 0);
+    nlohmann::json s = nlohmann::json::parse(example.out);
+    s["design"] = (kSource / "netlists" / "bskmq3_design.json").string();
+    s["trials"] = 20;
+    test::write_text(dir / "study.json", s.dump(2));
+    const std::vector<std::string> args = {"mc", "--study", (dir / "study.json").string(), "--spice", "20", "--out",
+                                           (dir / "out").string()};
+    {
+        test::CliProcess process(args);
+        // The behavioral part is done when summary.json exists; then the SPICE chips run.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (!fs::exists(dir / "out" / "summary.json") && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        const auto started = std::chrono::steady_clock::now();
+        process.signal(SIGINT);
+        const auto stopped = process.wait();
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        INFO(stopped.err);
+        CHECK(stopped.exit_code == 130);
+        CHECK(stopped.err.find("interrupted during the SPICE trials") != std::string::npos);
+        CHECK(seconds < 60);  // one chip, not the remaining 19 (about 6 s each)
+        CHECK_FALSE(fs::exists(dir / "out" / "spice_mc.json"));
+        CHECK(fs::exists(dir / "out" / "trials.csv"));
+    }
+}

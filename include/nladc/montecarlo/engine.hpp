@@ -146,15 +146,18 @@ struct SpiceMcResult {
     double max_difference_lsb = 0.0;
     double wall_s = 0.0;
     int simulations = 0;
+    bool interrupted = false;  ///< stopped before the last chip; nothing written
 };
 
-/// A chip whose simulations fail (after the worker pool's one retry) is reported in
-/// `failed` and the study goes on; it throws Error only when every chip failed.
 /// The first `trials` chips of the study in SPICE (the very same samples written into
 /// netlists) against the (calibrated) behavioral model; writes DIR/spice_mc.csv,
-/// DIR/spice_mc.json and DIR/spice_mc.png.
+/// DIR/spice_mc.json and DIR/spice_mc.png. A chip whose simulations fail (after the
+/// worker pool's one retry) is reported in `failed` and the study goes on; it throws
+/// Error only when every chip failed. When `stop` is set between chips it returns at
+/// once with `interrupted` and writes nothing.
 SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::filesystem::path& dir,
-                           const std::function<void(int done, int total)>& progress = {});
+                           const std::function<void(int done, int total)>& progress = {},
+                           const std::atomic<bool>* stop = nullptr);
 
 /// Two-sample Kolmogorov-Smirnov statistic D = sup |F_a - F_b|.
 double ks_statistic(std::vector<double> a, std::vector<double> b);
