@@ -8,6 +8,9 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "nladc/core/error.hpp"
 #include "nladc/crossbar/crossbar.hpp"
@@ -580,6 +583,33 @@ PreparedColumn BehavioralAdc::prepare(const Eigen::VectorXd& weights) const
     return column;
 }
 
+namespace {
+
+/// steps[i] = trunc(clamp(x[i], 0, 1) * levels + 0.5): the B_in-bit input code, round half
+/// up. Two at a time with SSE2's packed double <-> int32 conversions (Eigen's cast does
+/// not vectorize across the size change); the same values as the scalar expression.
+void quantize_inputs(const double* x, Eigen::Index n, double levels, double* steps)
+{
+    Eigen::Index i = 0;
+#if defined(__SSE2__)
+    const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0), scale = _mm_set1_pd(levels),
+                  half = _mm_set1_pd(0.5);
+    for (; i + 2 <= n; i += 2) {
+        // _mm_max_pd returns its second operand when one is NaN: a NaN input counts as 0.
+        __m128d v = _mm_loadu_pd(x + i);
+        v = _mm_min_pd(_mm_max_pd(v, zero), one);
+        v = _mm_add_pd(_mm_mul_pd(v, scale), half);
+        _mm_storeu_pd(steps + i, _mm_cvtepi32_pd(_mm_cvttpd_epi32(v)));
+    }
+#endif
+    for (; i < n; ++i) {
+        const double clamped = x[i] > 0.0 ? (x[i] < 1.0 ? x[i] : 1.0) : 0.0;  // NaN -> 0 as above
+        steps[i] = static_cast<double>(static_cast<std::int32_t>(clamped * levels + 0.5));
+    }
+}
+
+}  // namespace
+
 int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& inputs, RandomStream* noise) const
 {
     const Impl& m = *impl_;
@@ -610,7 +640,7 @@ int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& 
         buffer = heap.data();
     }
     Eigen::Map<Eigen::ArrayXd> steps(buffer, inputs.size());
-    steps = (inputs.array().max(0.0).min(1.0) * levels + 0.5).cast<std::int32_t>().cast<double>();
+    quantize_inputs(inputs.data(), inputs.size(), levels, buffer);
     const double current = steps.matrix().dot(column.difference_S) * (m.chip.v_read_V / levels);
     double u = column.response_V_per_A * current;
     if (!m.sense.ideal) u = std::clamp(u, -m.sense.swing_V, m.sense.swing_V);

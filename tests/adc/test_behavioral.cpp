@@ -231,3 +231,31 @@ TEST_CASE("noise, hysteresis, early stop and metastability behave as specified",
         CHECK(adc.energy(0.3).clocks < counting.energy(0.3).clocks);
     }
 }
+
+TEST_CASE("prepared columns quantize inputs like the general path (odd row counts, out-of-range inputs)", "[adc]")
+{
+    // The prepared static path quantizes two inputs at a time (SSE2) with a scalar tail;
+    // the general path quantizes one at a time. Same codes, row count odd or even.
+    for (int rows : {63, 64}) {
+        INFO(rows << " rows");
+        Technology tech = clean_technology();
+        tech.array.rows = rows;
+        const ReplicaDesign design = map_levels(bskmq_like(4), tech, {});
+        const BehavioralAdc adc(design, design.tech, nominal_chip(design, design.tech));
+        RandomStream random(7, static_cast<std::uint64_t>(rows));
+        const double span = design.tech.device.g_max_S - design.tech.device.g_min_S;
+        int mismatches = 0, nonzero = 0;
+        for (int draw = 0; draw < 300; ++draw) {
+            Eigen::VectorXd x(rows), w(rows);
+            for (int i = 0; i < rows; ++i) {
+                x(i) = 1.4 * random.uniform() - 0.2;  // also below 0 and above 1: clamped
+                w(i) = 6.0 / design.scale_per_S / (rows * span) * random.uniform();
+            }
+            const int general = adc.convert(MacInputs{x, w});
+            mismatches += adc.convert(adc.prepare(w), x) != general;
+            nonzero += general > 0;
+        }
+        CHECK(mismatches == 0);
+        CHECK(nonzero > 250);
+    }
+}
