@@ -16,6 +16,8 @@
 #include "nladc/io/levelset_file.hpp"
 #include "nladc/io/plot.hpp"
 #include "nladc/io/technology_file.hpp"
+#include "nladc/quant/quantizer.hpp"
+#include "nladc/spice/netlist.hpp"
 #include "nladc/study/compensation.hpp"
 #include "nladc/study/level_design.hpp"
 
@@ -34,17 +36,26 @@ void DesignFlags::add(CLI::App& app)
     app.add_flag("--ideal-comparator", partial.comparator, "No offset, noise, hysteresis, kickback, metastability");
 }
 
+namespace {
+
+/// The technology in effect for a design: its own, or `tech_file` (sense circuit sized for
+/// the design's range, announced on stderr).
+Technology technology_for(const io::DesignRecord& record, const std::string& design_file, const std::string& tech_file)
+{
+    if (tech_file.empty()) return record.design.tech;
+    Technology technology = io::read_technology(tech_file);
+    const std::string sizing = size_sense(technology, record.design.levels.hi / record.design.scale_per_S);
+    note(fmt::format("using the technology of {} instead of the one embedded in {}{}", tech_file, design_file,
+                     sizing.empty() ? "" : "; " + sizing));
+    return technology;
+}
+
+}  // namespace
+
 LoadedDesign DesignFlags::load() const
 {
-    io::DesignRecord record = io::read_design(design);
-    Technology technology = record.design.tech;
-    if (!tech.empty()) {
-        technology = io::read_technology(tech);
-        const std::string sizing = size_sense(technology, record.design.levels.hi / record.design.scale_per_S);
-        note(fmt::format("using the technology of {} instead of the one embedded in {}{}", tech, design,
-                         sizing.empty() ? "" : "; " + sizing));
-    }
-    return {record.design, technology, record.hash};
+    const io::DesignRecord record = io::read_design(design);
+    return {record.design, technology_for(record, design, tech), record.hash};
 }
 
 AdcOptions DesignFlags::options() const
@@ -245,12 +256,6 @@ Command add_transfer(CLI::App& parent)
             }};
 }
 
-}  // namespace nladc::cli
-
-#include "nladc/spice/netlist.hpp"
-
-namespace nladc::cli {
-
 Command add_netlist(CLI::App& parent)
 {
     struct Flags {
@@ -272,14 +277,8 @@ Command add_netlist(CLI::App& parent)
     app->add_option("--circuits", flags->circuits, "The circuits/ directory (default: found automatically)");
     app->add_option("--out", flags->out, "Output .cir file")->required();
     return {app, [flags] {
-                io::DesignRecord record = io::read_design(flags->design);
-                Technology tech = record.design.tech;
-                if (!flags->tech.empty()) {
-                    tech = io::read_technology(flags->tech);
-                    size_sense(tech, record.design.levels.hi / record.design.scale_per_S);
-                    note(fmt::format("using the technology of {} instead of the one embedded in {}", flags->tech,
-                                     flags->design));
-                }
+                const io::DesignRecord record = io::read_design(flags->design);
+                const Technology tech = technology_for(record, flags->design, flags->tech);
                 spice::NetlistOptions options;
                 options.kind = flags->kind;
                 options.mac_value = flags->mac_option->count() ? flags->mac
@@ -296,12 +295,6 @@ Command add_netlist(CLI::App& parent)
                                          flags->kind, *options.mac_value, flags->corner, net.stop_time * 1e9);
             }};
 }
-
-}  // namespace nladc::cli
-
-#include "nladc/quant/quantizer.hpp"
-
-namespace nladc::cli {
 
 Command add_calibrate(CLI::App& parent)
 {
@@ -332,14 +325,8 @@ Command add_calibrate(CLI::App& parent)
     app->add_option("--circuits", flags->circuits, "The circuits/ directory (default: found automatically)");
     app->add_option("--out", flags->out, "Output calibration JSON (the report is written beside it)")->required();
     return {app, [flags] {
-                io::DesignRecord record = io::read_design(flags->design);
-                Technology tech = record.design.tech;
-                if (!flags->tech.empty()) {
-                    tech = io::read_technology(flags->tech);
-                    size_sense(tech, record.design.levels.hi / record.design.scale_per_S);
-                    note(fmt::format("using the technology of {} instead of the one embedded in {}", flags->tech,
-                                     flags->design));
-                }
+                const io::DesignRecord record = io::read_design(flags->design);
+                const Technology tech = technology_for(record, flags->design, flags->tech);
                 std::optional<ReplicaDesign> validation;
                 if (!flags->validation.empty()) {
                     validation = io::read_design(flags->validation).design;

@@ -70,6 +70,16 @@ void require_same_results(const fs::path& a, const fs::path& b)
     CHECK(test::slurp(a / "summary.json") == test::slurp(b / "summary.json"));
 }
 
+/// The example study on the checked-in 3-bit design (the SPICE Monte Carlo tests).
+nlohmann::json three_bit_study()
+{
+    const auto example = run_cli({"mc", "--example-study"});
+    REQUIRE(example.exit_code == 0);
+    nlohmann::json s = nlohmann::json::parse(example.out);
+    s["design"] = (kSource / "netlists" / "bskmq3_design.json").string();
+    return s;
+}
+
 /// Lines of an error report ("nladc: ..."), as opposed to progress notes.
 std::size_t error_lines(const std::string& err)
 {
@@ -277,10 +287,7 @@ TEST_CASE("mc --example-study runs as printed", "[cli][montecarlo]")
 TEST_CASE("mc --spice: behavioral and SPICE transition levels on the same sampled chips", "[cli][montecarlo][ngspice][slow]")
 {
     test::ScratchDir dir;
-    const auto example = run_cli({"mc", "--example-study"});
-    REQUIRE(example.exit_code == 0);
-    nlohmann::json s = nlohmann::json::parse(example.out);
-    s["design"] = (kSource / "netlists" / "bskmq3_design.json").string();
+    nlohmann::json s = three_bit_study();
     s["trials"] = 20;
     s["seed"] = 3;
     test::write_text(dir / "study.json", s.dump(2));
@@ -346,10 +353,7 @@ exec '{1}' "$@"
 )",
                                                     dir.path().string(), NLADC_SPICE_WORKER_PATH));
     fs::permissions(dir / "worker.sh", fs::perms::owner_all);
-    const auto example = run_cli({"mc", "--example-study"});
-    REQUIRE(example.exit_code == 0);
-    nlohmann::json s = nlohmann::json::parse(example.out);
-    s["design"] = (kSource / "netlists" / "bskmq3_design.json").string();
+    nlohmann::json s = three_bit_study();
     s["trials"] = 3;
     test::write_text(dir / "study.json", s.dump(2));
     ::setenv("NLADC_SPICE_WORKER", (dir / "worker.sh").c_str(), 1);
@@ -375,10 +379,7 @@ TEST_CASE("mc --spice: SIGINT during the SPICE trials stops after the current ch
           "[cli][montecarlo][ngspice]")
 {
     test::ScratchDir dir;
-    const auto example = run_cli({"mc", "--example-study"});
-    REQUIRE(example.exit_code == 0);
-    nlohmann::json s = nlohmann::json::parse(example.out);
-    s["design"] = (kSource / "netlists" / "bskmq3_design.json").string();
+    nlohmann::json s = three_bit_study();
     s["trials"] = 20;
     test::write_text(dir / "study.json", s.dump(2));
     const std::vector<std::string> args = {"mc", "--study", (dir / "study.json").string(), "--spice", "20", "--out",
