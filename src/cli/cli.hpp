@@ -32,6 +32,7 @@ Command add_characterize(CLI::App& parent);
 Command add_export(CLI::App& parent);
 Command add_area(CLI::App& parent);
 Command add_flow(CLI::App& parent);
+Command add_dnn(CLI::App& parent);
 
 struct LoadedDesign {
     ReplicaDesign design;

@@ -58,6 +58,7 @@ int main(int argc, char** argv)
         nladc::cli::add_export(app),
         nladc::cli::add_area(app),
         nladc::cli::add_flow(app),
+        nladc::cli::add_dnn(app),
     };
 
     try {

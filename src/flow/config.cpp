@@ -60,23 +60,6 @@ using io::JsonPlace;
 /// The keys of an `nladc-study` that the flow sets itself.
 constexpr std::string_view kStudyFileKeys[] = {"design", "technology", "calibration", "activations"};
 
-template <class T>
-std::vector<T> list_of(const Json& value, const JsonPlace& at, T (*convert)(const Json&, const JsonPlace&))
-{
-    if (!value.is_array()) at.fail(fmt::format("{} is not an array", value.dump()));
-    std::vector<T> out;
-    for (std::size_t i = 0; i < value.size(); ++i) out.push_back(convert(value[i], at.index(i)));
-    return out;
-}
-
-int bit_width(const Json& value, const JsonPlace& at)
-{
-    const long long bits = io::as_integer(value, at);
-    if (bits < 1 || bits > 16) at.fail(fmt::format("{} is outside [1, 16]", bits));
-    return static_cast<int>(bits);
-}
-
-std::string text(const Json& value, const JsonPlace& at) { return io::as_string(value, at); }
 
 }  // namespace
 
@@ -101,7 +84,7 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
     for (const auto& item : object.items())
         if (std::find(special.begin(), special.end(), item.key()) == special.end()) top[item.key()] = item.value();
     load_params(top, place, flow_table(), config);
-    if (object.contains("layers")) config.layers = list_of<std::string>(object["layers"], place.key("layers"), text);
+    if (object.contains("layers")) config.layers = io::list_of<std::string>(object["layers"], place.key("layers"), io::as_string);
     if (object.contains("range")) {
         const JsonPlace at = place.key("range");
         const Json& range = object["range"];
@@ -112,10 +95,10 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
         config.range_given = true;
     }
     if (object.contains("compare_bits"))
-        config.compare_bits = list_of<int>(object["compare_bits"], place.key("compare_bits"), bit_width);
-    if (object.contains("area_bits")) config.area_bits = list_of<int>(object["area_bits"], place.key("area_bits"), bit_width);
+        config.compare_bits = io::list_of<int>(object["compare_bits"], place.key("compare_bits"), io::as_bit_width);
+    if (object.contains("area_bits")) config.area_bits = io::list_of<int>(object["area_bits"], place.key("area_bits"), io::as_bit_width);
     if (object.contains("exports")) {
-        config.exports = list_of<std::string>(object["exports"], place.key("exports"), text);
+        config.exports = io::list_of<std::string>(object["exports"], place.key("exports"), io::as_string);
         for (std::size_t i = 0; i < config.exports.size(); ++i) {
             const std::string& f = config.exports[i];
             if (f != "json" && f != "csv" && f != "spice" && f != "veriloga")

@@ -172,4 +172,11 @@ bool as_bool(const Json& value, const JsonPlace& place)
     return value.get<bool>();
 }
 
+int as_bit_width(const Json& value, const JsonPlace& place)
+{
+    const long long bits = as_integer(value, place);
+    if (bits < 1 || bits > 16) place.fail(fmt::format("{} is outside [1, 16]", bits));
+    return static_cast<int>(bits);
+}
+
 }  // namespace nladc::io

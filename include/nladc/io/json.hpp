@@ -47,6 +47,18 @@ double as_number(const Json& value, const JsonPlace& place);
 long long as_integer(const Json& value, const JsonPlace& place);
 std::string as_string(const Json& value, const JsonPlace& place);
 bool as_bool(const Json& value, const JsonPlace& place);
+/// An integer ADC resolution in [1, 16].
+int as_bit_width(const Json& value, const JsonPlace& place);
+
+/// A JSON array converted element by element (`convert(element, place.index(i))`).
+template <class T, class Convert>
+std::vector<T> list_of(const Json& value, const JsonPlace& place, Convert convert)
+{
+    if (!value.is_array()) place.fail(value.dump() + " is not an array");
+    std::vector<T> out;
+    for (std::size_t i = 0; i < value.size(); ++i) out.push_back(convert(value[i], place.index(i)));
+    return out;
+}
 
 /// A transition level that may be unreachable: finite numbers as numbers, +-infinity
 /// as the strings "inf" / "-inf" (JSON has no infinity, and null would lose the sign).

@@ -1,0 +1,104 @@
+#pragma once
+// `nladc dnn`: network-level accuracy of NL-ADC level sets on Fashion-MNIST
+// (docs/dnn.md). Trains (or loads from the cache) the reference MLP, dumps the hidden
+// activations of a calibration subset of the training images, fits a level set per
+// hidden layer for every method and bit width, and measures test accuracy with the
+// network on the hardware model (dnn/hardware.hpp):
+//   ideal      nominal conductances and ideal circuits, every test image
+//   nonideal   Monte Carlo chips (programming error, read noise, stuck cells, replica
+//              programming, comparator offset and noise at the technology's values;
+//              IR drop off), a fixed subset of the test images
+//   finetuned  after quantization-aware fine-tuning with that level set, ideal circuits
+// Outputs in DIR: accuracy.csv (method,bits,condition,mean,std,trials), accuracy.json,
+// accuracy.png, summary.md, activations/ (.npz and .npy per layer), levels/.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "nladc/device/technology.hpp"
+#include "nladc/dnn/dataset.hpp"
+#include "nladc/dnn/mlp.hpp"
+#include "nladc/io/json.hpp"
+#include "nladc/quant/levelset.hpp"
+
+namespace nladc::dnn {
+
+struct DnnConfig {
+    std::string dataset_dir;      ///< IDX .gz files; "" = /usr/share/datasets/fashion-mnist
+    std::string cache_dir;        ///< trained weights; "" = $XDG_CACHE_HOME/nladc or ~/.cache/nladc
+    std::string technology;       ///< technology JSON; "" = the defaults
+    TrainParams train;
+    FinetuneParams finetune;
+    std::vector<std::string> methods = {"linear", "lloyd-max", "cdf", "kmeans", "bs-kmq"};
+    std::vector<int> bits = {2, 3, 4, 5, 6};
+    std::vector<std::string> finetune_methods = {"bs-kmq", "linear"};
+    std::vector<int> finetune_bits = {2, 3, 4};
+    int calibration_images = 2000;  ///< training images whose activations fit the level sets
+    double clip_quantile = 0.999;   ///< ADC range top hi: this quantile of a layer's activations
+    int test_images = 0;            ///< ideal condition: first N test images; 0 = all
+    int chips = 20;                 ///< Monte Carlo chips of the nonideal condition
+    int nonideal_images = 2000;     ///< fixed test subset (the first N) of the nonideal condition
+    std::uint64_t seed = 1;         ///< Monte Carlo seed (chip c uses streams keyed by (seed, c))
+    int threads = 0;                ///< 0 = all cores; results do not depend on it
+};
+
+}  // namespace nladc::dnn
+
+namespace nladc::io {
+/// Reads and validates a config ("format": "nladc-dnn", version 1); relative paths
+/// against the file's directory. Throws InputError naming the key and value.
+dnn::DnnConfig read_dnn_config(const std::filesystem::path& file);
+dnn::DnnConfig dnn_config_from_json(const Json& object, const JsonPlace& place);
+OrderedJson dnn_config_to_json(const dnn::DnnConfig& config);
+/// Makes relative paths absolute against `base` and checks the named files exist.
+void resolve_dnn_paths(dnn::DnnConfig& config, const std::filesystem::path& base, const JsonPlace& place);
+/// Markdown reference of every key (a table with its header).
+std::string describe_dnn_config();
+/// The table's rows with every key under `section` ("" = top level).
+std::string describe_dnn_config_rows(const std::string& section);
+}  // namespace nladc::io
+
+namespace nladc::dnn {
+
+/// Hidden activations (ReLU, before any clipping) of a calibration subset, per hidden layer.
+struct CalibrationActivations {
+    std::vector<std::string> names;            ///< "fc1", "fc2", ...
+    std::vector<std::vector<float>> values;    ///< per layer, images x units (row = image)
+    std::vector<int> units;
+    int images = 0;
+    std::vector<double> hi;                    ///< per layer, the clip quantile (ADC range top)
+};
+
+/// The first `count` images of a seeded permutation of `train`, forward through `net`.
+CalibrationActivations calibration_activations(const Mlp& net, const ImageSet& train, int count, double clip_quantile,
+                                               std::uint64_t seed);
+
+/// One level set per hidden layer, fit on that layer's activations clipped to [0, hi].
+std::vector<LevelSet> fit_layer_levels(const CalibrationActivations& acts, const std::string& method, int bits);
+
+struct AccuracyRow {
+    std::string method;     ///< quantizer, or "float"
+    int bits = 0;
+    std::string condition;  ///< ideal | nonideal | finetuned | float
+    double mean = 0, std = 0;
+    int trials = 0;
+};
+
+struct DnnResult {
+    std::vector<AccuracyRow> rows;  ///< float first, then method x bits x condition, then finetuned
+    bool trained = false;           ///< false: weights came from the cache
+    std::filesystem::path model;    ///< the cached weights
+    double seconds = 0;
+};
+
+struct DnnOptions {
+    std::function<void(const std::string&)> progress;
+};
+
+/// The whole study into `out` (created). Throws InputError / Error with context.
+DnnResult run_dnn(const DnnConfig& config, const std::filesystem::path& out, const DnnOptions& options = {});
+
+}  // namespace nladc::dnn
