@@ -101,6 +101,7 @@ SampleSummary summarize_exact(std::span<const T> samples, double lo, double hi, 
 {
     if (samples.empty()) throw Error("no samples to summarize");
     std::vector<double> sorted(samples.begin(), samples.end());
+    for (double& x : sorted) x = std::clamp(x, lo, hi);  // the range saturates (a clamp)
     std::sort(sorted.begin(), sorted.end());
     const double reference = 0.5 * (lo + hi);
     std::vector<Atom> atoms;
@@ -157,6 +158,7 @@ void HistogramBuilder::add(std::span<const T> samples)
     // interior samples costs no mispredictions), then the moments are accumulated.
     constexpr std::size_t kBlock = 256;
     std::uint32_t cell_of[kBlock];
+    double value[kBlock];
     Cell* cells = cells_.data();
     const auto bins = static_cast<std::uint32_t>(grid_.bins);
     const double lo = lo_, hi = hi_, tolerance = tolerance_, reference = reference_;
@@ -164,7 +166,8 @@ void HistogramBuilder::add(std::span<const T> samples)
         const std::size_t count = std::min(kBlock, samples.size() - begin);
         const T* block = samples.data() + begin;
         for (std::size_t i = 0; i < count; ++i) {
-            const double x = static_cast<double>(block[i]);
+            const double x = std::clamp(static_cast<double>(block[i]), lo, hi);  // the range saturates (a clamp)
+            value[i] = x;
             const auto at_lo = static_cast<std::uint32_t>(std::abs(x - lo) <= tolerance);
             const auto at_hi = static_cast<std::uint32_t>(std::abs(x - hi) <= tolerance);
             const auto replica = static_cast<std::uint32_t>((counter_ + i) % kReplicas);
@@ -175,7 +178,7 @@ void HistogramBuilder::add(std::span<const T> samples)
         }
         counter_ += count;
         for (std::size_t i = 0; i < count; ++i) {
-            const double d = static_cast<double>(block[i]) - reference;
+            const double d = value[i] - reference;
             Cell& cell = cells[cell_of[i]];
             cell.count += 1.0;
             cell.sum += d;
@@ -285,10 +288,10 @@ void BinRefiner::add(std::span<const T> samples)
         std::size_t found = 0;
         for (std::size_t i = 0; i < count; ++i) {
             hits[found] = static_cast<std::uint32_t>(i);
-            found += slot_of_bin[grid.bin_of(static_cast<double>(block[i]))] >= 0;
+            found += slot_of_bin[grid.bin_of(std::clamp(static_cast<double>(block[i]), lo, hi))] >= 0;
         }
         for (std::size_t h = 0; h < found; ++h) {
-            const double x = static_cast<double>(block[hits[h]]);
+            const double x = std::clamp(static_cast<double>(block[hits[h]]), lo, hi);
             if (std::abs(x - lo) <= tolerance || std::abs(x - hi) <= tolerance) continue;
             refine_sample<T>(x);
         }

@@ -84,7 +84,8 @@ const SampleSummary& ActivationLayer::summarize(int bits, const SummaryOptions& 
             .emplace(key, summarize_exact(std::span<const double>(samples), lo, hi, options.boundary_tolerance))
             .first->second;
     }
-    HistogramBuilder builder(std::min(min_, lo), std::max(max_, hi), lo, hi, bins, options.boundary_tolerance);
+    // Samples are clamped to [lo, hi] (summary.hpp), so the bins span exactly the range.
+    HistogramBuilder builder(lo, hi, lo, hi, bins, options.boundary_tolerance);
     for_each_chunk([&](std::span<const double> chunk) { builder.add(chunk); });
     return summaries_.emplace(key, builder.finish()).first->second;
 }
@@ -158,7 +159,7 @@ LevelSet fit_in_memory(std::span<const float> samples, const QuantizerOptions& o
         return fit_levels(summarize_exact(samples, lo, hi, summary_options.boundary_tolerance), options);
     const std::size_t bins =
         summary_options.histogram_bins ? summary_options.histogram_bins : default_histogram_bins(options.bits);
-    HistogramBuilder builder(std::min(data_min, lo), std::max(data_max, hi), lo, hi, bins,
+    HistogramBuilder builder(lo, hi, lo, hi, bins,
                              summary_options.boundary_tolerance);
     builder.add(samples);
     return fit_refined(builder.finish(), options, summary_options.boundary_tolerance,

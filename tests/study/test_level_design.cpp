@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "../support.hpp"
+#include "nladc/core/random.hpp"
 #include "nladc/data/synthetic.hpp"
 #include "nladc/io/activations.hpp"
 #include "nladc/quant/clustering.hpp"
@@ -171,4 +172,34 @@ TEST_CASE("a multi-layer npz gives one layer per member", "[study]")
     ActivationLayer layer(dir / "acts.npz", "fc2", io::NonFinitePolicy::error);
     CHECK(layer.samples() == 1000);
     CHECK(layer.label().ends_with("acts.npz[fc2]"));
+}
+
+TEST_CASE("level design clamps samples outside [lo, hi] to the range, exact and histogram paths alike", "[study][levels]")
+{
+    // Samples above hi are what an ADC saturates: they must fit like samples at hi.
+    for (const std::size_t n : {std::size_t{20000}, std::size_t{400000}}) {
+        RandomStream random(11, n);
+        std::vector<float> raw(n), clamped(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double u = random.uniform();
+            raw[i] = u < 0.4 ? 0.0f : static_cast<float>(std::abs(2.0 * random.normal()));  // ReLU with a long tail
+            clamped[i] = std::clamp(raw[i], 0.0f, 3.0f);
+        }
+        REQUIRE(*std::max_element(raw.begin(), raw.end()) > 3.5f);
+        SummaryOptions summary;
+        summary.lo = 0.0;
+        summary.hi = 3.0;
+        for (const char* method : {"linear", "lloyd-max", "kmeans", "bs-kmq"}) {
+            INFO(method << ", " << n << " samples");
+            QuantizerOptions options;
+            options.method = method;
+            options.bits = 3;
+            const LevelSet from_raw = fit_in_memory(raw, options, summary);
+            const LevelSet from_clamped = fit_in_memory(clamped, options, summary);
+            REQUIRE(from_raw.levels.size() == from_clamped.levels.size());
+            for (std::size_t k = 0; k < from_raw.levels.size(); ++k)
+                CHECK(from_raw.levels[k] == Approx(from_clamped.levels[k]).margin(1e-12));
+            if (std::string(method) == "bs-kmq") CHECK(from_raw.parameter("pinned", 0) == 2);  // lo and hi
+        }
+    }
 }

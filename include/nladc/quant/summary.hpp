@@ -166,14 +166,15 @@ std::pair<double, double> sample_range(std::span<const T> samples)
     return {static_cast<double>(low[0]), static_cast<double>(high[0])};
 }
 
-/// Exact summary of in-memory samples: one atom per distinct value. Samples within
-/// `boundary_tolerance` of lo or hi are merged into that boundary's atom.
+/// Exact summary of in-memory samples: one atom per distinct value. Samples outside
+/// [lo, hi] are clamped to it (the ADC saturates: they join the boundary point masses);
+/// samples within `boundary_tolerance` of lo or hi are merged into that boundary's atom.
 /// Throws Error when there are no samples.
 template <class T>
 SampleSummary summarize_exact(std::span<const T> samples, double lo, double hi, double boundary_tolerance = 0.0);
 
 /// Streaming histogram: boundary atoms plus `bins` equal-width bins over
-/// [range_min, range_max] (samples outside are clamped into the end bins).
+/// [range_min, range_max]. Samples are clamped to [lo, hi] first, as in summarize_exact.
 class HistogramBuilder {
 public:
     HistogramBuilder(double range_min, double range_max, double lo, double hi, std::size_t bins,
