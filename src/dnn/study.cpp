@@ -77,13 +77,19 @@ ImageSet first_images(const ImageSet& set, int count)
     return set.subset(indices);
 }
 
+AccuracyRow float_row(const DnnResult& result)
+{
+    for (const AccuracyRow& row : result.rows)
+        if (row.condition == "float") return row;
+    return {};
+}
+
 std::string row_csv(const AccuracyRow& row)
 {
     return fmt::format("{},{},{},{:.6f},{:.6f},{}\n", row.method, row.bits, row.condition, row.mean, row.std, row.trials);
 }
 
-void write_outputs(const DnnConfig& config, const DnnResult& result, const CalibrationActivations& acts,
-                   const std::filesystem::path& out)
+void write_outputs(const DnnConfig& config, const DnnResult& result, const std::filesystem::path& out)
 {
     std::string csv = "method,bits,condition,mean,std,trials\n";
     io::OrderedJson rows = io::OrderedJson::array();
@@ -102,9 +108,13 @@ void write_outputs(const DnnConfig& config, const DnnResult& result, const Calib
     j["model"] = result.model.filename().string();
     j["trained"] = result.trained;
     io::OrderedJson layers = io::OrderedJson::object();
-    for (std::size_t l = 0; l < acts.names.size(); ++l) layers[acts.names[l]] = {{"units", acts.units[l]}, {"hi", acts.hi[l]}};
+    for (std::size_t l = 0; l < result.layers.size(); ++l) layers[result.layers[l]] = {{"hi", result.layer_hi[l]}};
     j["layers"] = layers;
     j["rows"] = rows;
+    io::OrderedJson subset = io::OrderedJson::array();
+    for (const AccuracyRow& row : result.ideal_on_nonideal_images)
+        subset.push_back({{"method", row.method}, {"bits", row.bits}, {"mean", row.mean}});
+    j["ideal_on_nonideal_images"] = subset;
     j["seconds"] = result.seconds;
     io::write_file_atomic(out / "accuracy.json", io::dump_json(j));
 
@@ -113,13 +123,10 @@ void write_outputs(const DnnConfig& config, const DnnResult& result, const Calib
     plot.title = "Fashion-MNIST MLP test accuracy with NL-ADC hidden activations";
     plot.x_label = "ADC bits";
     plot.y_label = "test accuracy";
-    double float_accuracy = 0;
+    double float_accuracy = float_row(result).mean;
     int min_bits = 99, max_bits = 0;
     for (const AccuracyRow& row : result.rows) {
-        if (row.condition == "float") {
-            float_accuracy = row.mean;
-            continue;
-        }
+        if (row.condition == "float") continue;
         min_bits = std::min(min_bits, row.bits);
         max_bits = std::max(max_bits, row.bits);
         const std::string title = row.method + " " + row.condition;
@@ -136,14 +143,22 @@ void write_outputs(const DnnConfig& config, const DnnResult& result, const Calib
     plot.extra = "set key bottom right font ',9'";
     io::plot_png(plot, out / "accuracy.png");
 
-    // The summary: ideal / nonideal per method and bits, then the fine-tuned rows.
-    std::string md = "# Network-level accuracy: Fashion-MNIST MLP with NL-ADC hidden layers\n\n";
-    md += fmt::format("Float network (no quantization, no hardware): test accuracy **{:.4f}**.\n\n", float_accuracy);
+    io::write_file_atomic(out / "summary.md", summary_markdown(config, result, "", 1));
+}
+
+}  // namespace
+
+std::string summary_markdown(const DnnConfig& config, const DnnResult& result, const std::string& link_prefix,
+                             int heading_level)
+{
+    std::string md = std::string(static_cast<std::size_t>(heading_level), '#') + " Network-level accuracy: Fashion-MNIST MLP with NL-ADC hidden layers\n\n";
+    md += fmt::format("Float network (no quantization, no hardware): test accuracy **{:.4f}**.\n\n", float_row(result).mean);
     md += fmt::format("MLP {}-{}-{}-10, ReLU, {} epochs Adam; level sets fit per hidden layer on the activations of {} "
                       "training images (range [0, hi], hi = the {} quantile: ",
-                      784, config.train.hidden1, config.train.hidden2, config.train.epochs, acts.images,
+                      784, config.train.hidden1, config.train.hidden2, config.train.epochs, result.calibration_images,
                       config.clip_quantile);
-    for (std::size_t l = 0; l < acts.names.size(); ++l) md += fmt::format("{}{} {:.4g}", l ? ", " : "", acts.names[l], acts.hi[l]);
+    for (std::size_t l = 0; l < result.layers.size(); ++l)
+        md += fmt::format("{}{} {:.4g}", l ? ", " : "", result.layers[l], result.layer_hi[l]);
     md += ").\n\n";
     md += "Cells: `ideal` (all test images, nominal conductances, ideal circuits) / `nonideal` mean ± std over the "
           "Monte Carlo chips (programming error, read noise, stuck cells, replica programming, comparator offset and "
@@ -170,6 +185,26 @@ void write_outputs(const DnnConfig& config, const DnnResult& result, const Calib
         }
         md += "\n";
     }
+    if (!result.ideal_on_nonideal_images.empty() && find(config.methods.front(), bits.front(), "nonideal")) {
+        md += fmt::format("\nMonte Carlo accuracy change, nonideal minus ideal on the same {} test images (mean ± std "
+                          "over chips):\n\n| method |",
+                          config.nonideal_images);
+        for (int b : bits) md += fmt::format(" {} b |", b);
+        md += "\n|---|";
+        for (std::size_t i = 0; i < bits.size(); ++i) md += "---|";
+        md += "\n";
+        for (const std::string& method : config.methods) {
+            md += "| " + method + " |";
+            for (int b : bits) {
+                const AccuracyRow* nonideal = find(method, b, "nonideal");
+                double ideal = NAN;
+                for (const AccuracyRow& row : result.ideal_on_nonideal_images)
+                    if (row.method == method && row.bits == b) ideal = row.mean;
+                md += nonideal ? fmt::format(" {:+.4f} ± {:.4f} |", nonideal->mean - ideal, nonideal->std) : " – |";
+            }
+            md += "\n";
+        }
+    }
     bool any_finetuned = false;
     for (const AccuracyRow& row : result.rows)
         if (row.condition == "finetuned") {
@@ -184,13 +219,13 @@ void write_outputs(const DnnConfig& config, const DnnResult& result, const Calib
             md += fmt::format("| {} | {} | {:.4f} | {:.4f} | {:+.4f} |\n", row.method, row.bits, ptq ? ptq->mean : NAN,
                               row.mean, ptq ? row.mean - ptq->mean : NAN);
         }
-    md += fmt::format("\nFiles: accuracy.csv, accuracy.json, ![accuracy](accuracy.png), activations/, levels/. "
-                      "Run time {:.1f} s ({}).\n",
-                      result.seconds, result.trained ? "training included" : "weights from the cache");
-    io::write_file_atomic(out / "summary.md", md);
+    const std::string& p = link_prefix;
+    md += fmt::format("\nRun time {:.1f} s ({}). Files: [accuracy.csv]({}accuracy.csv), [accuracy.json]({}accuracy.json), "
+                      "[activations/]({}activations) (calibration.npz, one .npy per layer), [levels/]({}levels) (one "
+                      "level-set file per method and bits).\n\n![accuracy versus bits]({}accuracy.png)\n",
+                      result.seconds, result.trained ? "training included" : "weights from the cache", p, p, p, p, p);
+    return md;
 }
-
-}  // namespace
 
 CalibrationActivations calibration_activations(const Mlp& net, const ImageSet& train, int count, double clip_quantile,
                                                std::uint64_t seed)
@@ -232,16 +267,13 @@ std::vector<LevelSet> fit_layer_levels(const CalibrationActivations& acts, const
 {
     std::vector<LevelSet> sets;
     for (std::size_t l = 0; l < acts.values.size(); ++l) {
-        std::vector<float> clipped = acts.values[l];
-        const float hi = static_cast<float>(acts.hi[l]);
-        for (float& v : clipped) v = std::clamp(v, 0.0f, hi);  // the ADC saturates at its range
         QuantizerOptions options;
         options.method = method;
         options.bits = bits;
         SummaryOptions summary;
         summary.lo = 0.0;
         summary.hi = acts.hi[l];
-        sets.push_back(fit_in_memory(clipped, options, summary));
+        sets.push_back(fit_in_memory(acts.values[l], options, summary));  // clamps to [0, hi]: the ADC saturates
     }
     return sets;
 }
@@ -307,8 +339,15 @@ DnnResult run_dnn(const DnnConfig& config, const std::filesystem::path& out, con
     for (const Combo& combo : combos) {
         HardwareNetwork hw = nominal;
         for (std::size_t l = 0; l < combo.sets.size(); ++l) hw.adcs[l] = ideal_adc(combo.sets[l], tech);
-        result.rows.push_back({combo.method, combo.bits, "ideal",
-                               accuracy(hardware_logits(hw, test.images, nullptr, &ideal_first), test.labels), 0.0, 1});
+        const Eigen::MatrixXf logits = hardware_logits(hw, test.images, nullptr, &ideal_first);
+        result.rows.push_back({combo.method, combo.bits, "ideal", accuracy(logits, test.labels), 0.0, 1});
+        // The same on the nonideal condition's images (both are prefixes of the test set),
+        // so the Monte Carlo drop is measured on the same images.
+        const double on_subset =
+            nonideal_test.size() <= test.size()
+                ? accuracy(logits.leftCols(nonideal_test.size()), nonideal_test.labels)
+                : accuracy(hardware_logits(hw, nonideal_test.images, nullptr), nonideal_test.labels);
+        result.ideal_on_nonideal_images.push_back({combo.method, combo.bits, "ideal", on_subset, 0.0, 1});
     }
     progress(fmt::format("dnn: ideal condition done ({:.1f} s)", seconds_since(start)));
 
@@ -383,7 +422,10 @@ DnnResult run_dnn(const DnnConfig& config, const std::filesystem::path& out, con
         }
 
     result.seconds = seconds_since(start);
-    write_outputs(config, result, acts, out);
+    result.layers = acts.names;
+    result.layer_hi = acts.hi;
+    result.calibration_images = acts.images;
+    write_outputs(config, result, out);
     progress(fmt::format("dnn: done in {:.1f} s; wrote {}", result.seconds, (out / "accuracy.csv").string()));
     return result;
 }

@@ -70,7 +70,7 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
     if (!object.is_object()) place.fail("expected an object");
     // Keys outside the parameter table: lists, the range and the nested sections.
     const std::vector<std::string_view> special = {"format",  "version",   "layers", "range",      "compare_bits",
-                                                   "exports", "area_bits", "spice",  "monte_carlo"};
+                                                   "exports", "area_bits", "spice",  "monte_carlo", "dnn"};
     std::vector<std::string_view> keys = special;
     for (const auto& field : flow_table()) keys.push_back(field.key);
     reject_unknown_keys(object, place, keys);
@@ -108,6 +108,19 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
     for (const auto* list : {&config.compare_bits, &config.area_bits})
         if (list->empty()) place.key(list == &config.compare_bits ? "compare_bits" : "area_bits").fail("is empty");
     if (object.contains("spice")) load_params(object["spice"], place.key("spice"), flow_spice_table(), config.spice);
+    if (object.contains("dnn")) {
+        // An nladc-dnn config without format and version, plus "enabled".
+        const JsonPlace at = place.key("dnn");
+        Json section = object["dnn"];
+        if (!section.is_object()) at.fail("expected an object");
+        if (section.contains("enabled")) {
+            config.dnn_enabled = as_bool(section["enabled"], at.key("enabled"));
+            section.erase("enabled");
+        }
+        for (const char* key : {"format", "version"})
+            if (section.contains(key)) at.key(key).fail("belongs to a standalone nladc-dnn file, not the flow's dnn section");
+        config.dnn = dnn_config_from_json(section, at);
+    }
     if (object.contains("monte_carlo")) {
         const JsonPlace at = place.key("monte_carlo");
         const Json& study = object["monte_carlo"];
@@ -135,6 +148,7 @@ FlowConfig read_flow_config(const std::filesystem::path& file)
             throw InputError(file.string(), path == &config.activations ? "activations" : "technology",
                              fmt::format("\"{}\" does not exist or is not a file", *path));
     }
+    resolve_dnn_paths(config.dnn, file.parent_path(), JsonPlace(file.string()).key("dnn"));
     return config;
 }
 
@@ -160,6 +174,11 @@ OrderedJson flow_config_to_json(const FlowConfig& config)
     study.erase("version");
     for (std::string_view key : kStudyFileKeys) study.erase(std::string(key));
     j["monte_carlo"] = study;
+    OrderedJson dnn = dnn_config_to_json(config.dnn);
+    dnn.erase("format");
+    dnn.erase("version");
+    j["dnn"] = {{"enabled", config.dnn_enabled}};
+    for (const auto& item : dnn.items()) j["dnn"][item.key()] = item.value();
     return j;
 }
 
@@ -193,6 +212,9 @@ std::string describe_flow_config()
     out += describe_params("monte_carlo.variation", defaults.monte_carlo.variation, variation_table());
     out += describe_params("monte_carlo.trim", defaults.monte_carlo.trim, trim_table());
     out += describe_params("monte_carlo.spice", defaults.monte_carlo.spice, spice_mc_table());
+    out += "| `dnn.enabled` | – | false | - | issue 8 (off in the default flow) | run the network-level accuracy "
+           "stage (`nladc dnn`, docs/dnn.md); its technology defaults to the flow's |\n";
+    out += describe_dnn_config_rows("dnn");
     return out;
 }
 

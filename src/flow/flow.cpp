@@ -491,6 +491,15 @@ void area_stage(const FlowConfig& config, const fs::path& root, const fs::path& 
     io::write_file_atomic(dir / "section.md", s);
 }
 
+/// Network-level accuracy (dnn/study.hpp): the study's own outputs plus its summary as the section.
+void dnn_stage(const dnn::DnnConfig& study, const fs::path& root, const fs::path& dir, const StageRunner& runner)
+{
+    dnn::DnnOptions options;
+    options.progress = [&](const std::string& message) { runner.note(message); };
+    const dnn::DnnResult result = dnn::run_dnn(study, dir, options);
+    io::write_file_atomic(dir / "section.md", dnn::summary_markdown(study, result, link(root, dir) + "/", 2) + "\n");
+}
+
 /// The layers to design for, each with a file that holds only its samples.
 std::vector<LayerPaths> resolve_layers(const FlowConfig& config, const fs::path& dir, const fs::path& data_dir)
 {
@@ -616,6 +625,14 @@ FlowResult run_flow(const FlowConfig& config, const fs::path& dir, const FlowOpt
     }
     runner.run("area", dir / "area", fmt::format("{}\n{}\n{}", tech_hash, circuits_hash, fmt::join(config.area_bits, ",")),
                [&] { area_stage(config, dir, dir / "area"); });
+    if (config.dnn_enabled) {
+        dnn::DnnConfig study = config.dnn;
+        if (study.technology.empty()) study.technology = config.technology;  // the flow's technology by default
+        runner.run("dnn", dir / "dnn",
+                   fmt::format("{}\n{}\n{}", tech_hash, io::dump_json(io::dnn_config_to_json(study)),
+                               study.technology.empty() ? std::string() : sha256_file(study.technology)),
+                   [&] { dnn_stage(study, dir, dir / "dnn", runner); });
+    }
 
     // The report: a header and every stage's section, in order.
     std::string report = "# nladc flow report\n\n";

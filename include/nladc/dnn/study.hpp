@@ -89,10 +89,20 @@ struct AccuracyRow {
 
 struct DnnResult {
     std::vector<AccuracyRow> rows;  ///< float first, then method x bits x condition, then finetuned
+    /// The ideal condition on the nonideal condition's images (for the Monte Carlo drop).
+    std::vector<AccuracyRow> ideal_on_nonideal_images;
     bool trained = false;           ///< false: weights came from the cache
     std::filesystem::path model;    ///< the cached weights
+    std::vector<std::string> layers;  ///< hidden layer names ("fc1", ...)
+    std::vector<double> layer_hi;   ///< their ADC range tops
+    int calibration_images = 0;
     double seconds = 0;
 };
+
+/// The markdown summary; links get `link_prefix` (the output directory as seen from the
+/// document), the title is a heading of `heading_level`.
+std::string summary_markdown(const DnnConfig& config, const DnnResult& result, const std::string& link_prefix,
+                             int heading_level);
 
 struct DnnOptions {
     std::function<void(const std::string&)> progress;

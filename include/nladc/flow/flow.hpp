@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "nladc/dnn/study.hpp"
 #include "nladc/io/json.hpp"
 #include "nladc/montecarlo/study.hpp"
 
@@ -50,6 +51,9 @@ struct FlowConfig {
     std::vector<std::string> exports = {"json", "csv", "spice", "veriloga"};
     std::vector<int> area_bits = {3, 4, 5, 6};
     int threads = 0;               ///< Monte Carlo threads; 0 = all cores (results do not depend on it)
+    /// Optional last stage: network-level accuracy on Fashion-MNIST (`nladc dnn`); off by default.
+    bool dnn_enabled = false;
+    dnn::DnnConfig dnn;            ///< its technology defaults to the flow's
 };
 
 namespace io {
