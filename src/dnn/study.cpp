@@ -22,6 +22,7 @@
 #include "nladc/io/plot.hpp"
 #include "nladc/io/technology_file.hpp"
 #include "nladc/quant/metrics.hpp"
+#include "nladc/quant/quantizer.hpp"
 #include "nladc/study/level_design.hpp"
 
 namespace nladc::dnn {
@@ -33,6 +34,17 @@ constexpr std::uint64_t kAdcKey = 0xA5C0DE5A5C0DE5A5ull;
 constexpr std::uint64_t kNoiseKey = 0x6E6F697365000001ull;
 
 using Clock = std::chrono::steady_clock;
+
+/// Stream id of a chip's draws for one level set: keyed by the method's place in the
+/// method table and the bits, so a row's numbers do not depend on which other methods
+/// or widths the config lists.
+std::uint64_t combo_stream(int chip, const std::string& method, int bits)
+{
+    std::uint64_t method_id = 0;
+    const auto& all = quantizers();
+    while (method_id < all.size() && all[method_id]->method() != method) ++method_id;
+    return (static_cast<std::uint64_t>(chip) << 16) | (method_id << 8) | static_cast<std::uint64_t>(bits);
+}
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -370,7 +382,7 @@ DnnResult run_dnn(const DnnConfig& config, const std::filesystem::path& out, con
                     const Eigen::MatrixXf first = column_mac(hw.layers[0], driven, hw.v_read_V);
                     const Eigen::VectorXf first_sigma = read_noise_sigma(hw.layers[0], driven, hw.v_read_V, hw.read_noise_sigma_S);
                     for (std::size_t k = 0; k < combos.size(); ++k) {
-                        const std::uint64_t id = (static_cast<std::uint64_t>(chip) << 16) | k;
+                        const std::uint64_t id = combo_stream(chip, combos[k].method, combos[k].bits);
                         RandomStream adc_random(config.seed ^ kAdcKey, id);
                         for (std::size_t l = 0; l < combos[k].sets.size(); ++l)
                             hw.adcs[l] = chip_adc(combos[k].sets[l], tech, static_cast<int>(hw.layers[l].plus_S.cols()), adc_random);

@@ -134,6 +134,19 @@ TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache
     CHECK(table.size() == 1 + 2 * 2 * 2 + 1);
     CHECK(table.at({"linear", 3, "nonideal"}).trials == 3);
 
+    SECTION("a row does not depend on which other rows the config lists")
+    {
+        config["methods"] = {"bs-kmq"};
+        config["bits"] = {4};
+        test::write_text(dir / "one_row.json", config.dump());
+        const auto single = run_cli({"dnn", "--config", (dir / "one_row.json").string(), "--out", (dir / "single").string()});
+        REQUIRE(single.exit_code == 0);
+        const auto alone = read_table(dir / "single" / "accuracy.csv");
+        for (const std::string condition : {"ideal", "nonideal"}) {
+            CHECK(alone.at({"bs-kmq", 4, condition}).mean == table.at({"bs-kmq", 4, condition}).mean);
+            CHECK(alone.at({"bs-kmq", 4, condition}).std == table.at({"bs-kmq", 4, condition}).std);
+        }
+    }
     SECTION("a corrupt cache file is reported and replaced")
     {
         fs::path cached;
@@ -213,4 +226,43 @@ TEST_CASE("dnn: --example-config round-trips and docs/dnn-config.md is current",
     const auto describe = run_cli({"dnn", "--describe-config"});
     const std::string page = test::slurp(fs::path(NLADC_SOURCE_DIR) / "docs" / "dnn-config.md");
     CHECK(page.find(describe.out) != std::string::npos);
+}
+
+TEST_CASE("dnn: the optional flow stage writes its section into the report and is reused", "[cli][dnn][flow]")
+{
+    test::ScratchDir dir;
+    nlohmann::json study = small_config(dir / "cache");
+    study.erase("format");
+    study.erase("version");
+    study["enabled"] = true;
+    nlohmann::json flow = nlohmann::json::parse(R"({
+        "bits": 3, "compare_bits": [3], "area_bits": [3], "ramp_points": 20000,
+        "spice": {"enabled": false},
+        "monte_carlo": {"trials": 200, "block_size": 100, "spice": {"trials": 0}}
+    })");
+    flow["dnn"] = study;
+    test::write_text(dir / "flow.json", flow.dump());
+    const std::vector<std::string> args = {"flow", "--config", (dir / "flow.json").string(), "--out", (dir / "out").string()};
+    const auto first = run_cli(args);
+    INFO(first.err);
+    REQUIRE(first.exit_code == 0);
+    CHECK(first.err.find("dnn: running") != std::string::npos);
+    const std::string report = test::slurp(dir / "out" / "report.md");
+    REQUIRE(report.find("## Network-level accuracy") != std::string::npos);
+    CHECK(report.find("(dnn/accuracy.png)") != std::string::npos);
+    CHECK(is_png(dir / "out" / "dnn" / "accuracy.png"));
+    CHECK(read_table(dir / "out" / "dnn" / "accuracy.csv").size() == 10);
+
+    const auto second = run_cli(args);
+    REQUIRE(second.exit_code == 0);
+    CHECK(second.err.find("dnn: reused") != std::string::npos);
+
+    // The default flow has no dnn stage.
+    nlohmann::json off = flow;
+    off["dnn"]["enabled"] = false;
+    test::write_text(dir / "off.json", off.dump());
+    const auto without = run_cli({"flow", "--config", (dir / "off.json").string(), "--out", (dir / "off").string()});
+    REQUIRE(without.exit_code == 0);
+    CHECK_FALSE(fs::exists(dir / "off" / "dnn"));
+    CHECK(test::slurp(dir / "off" / "report.md").find("Network-level") == std::string::npos);
 }
