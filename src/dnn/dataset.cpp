@@ -55,6 +55,11 @@ std::vector<std::uint32_t> idx_header(const std::vector<std::uint8_t>& data, con
     std::uint64_t total = 1;
     for (int d = 0; d < dimensions; ++d) {
         dims.push_back(big_endian_u32(data, 4 + 4 * static_cast<std::size_t>(d)));
+        // Checked as it grows, so absurd dimensions cannot overflow the product.
+        if (dims.back() != 0 && total > (data.size() - header) / dims.back())
+            throw InputError(file.string(), fmt::format("byte {}", 4 + 4 * d),
+                             fmt::format("dimension {} = {} promises more data than the {} bytes present", d,
+                                         dims.back(), data.size() - header));
         total *= dims.back();
     }
     if (data.size() != header + total)

@@ -121,7 +121,16 @@ TEST_CASE("dnn: IDX files, gzip or plain, and broken ones named with the byte", 
         write_gzip(dir / "short.gz", images.substr(0, images.size() - 5));
         const std::string e = error_of([&] { read_idx(dir / "short.gz", dir / "l"); });
         CHECK(e.find("short.gz") != std::string::npos);
-        CHECK(e.find("header promises 12") != std::string::npos);
+        CHECK(e.find("promises more data") != std::string::npos);
+        // One byte too many is an error as well.
+        write_gzip(dir / "long.gz", images + "x");
+        CHECK(error_of([&] { read_idx(dir / "long.gz", dir / "l"); }).find("header promises 12") != std::string::npos);
+    }
+    SECTION("absurd dimensions do not overflow")
+    {
+        write_gzip(dir / "huge.gz", be32(0x803) + be32(0xffffffffu) + be32(0xffffffffu) + be32(2) + "abcd");
+        const std::string e = error_of([&] { read_idx(dir / "huge.gz", dir / "l"); });
+        CHECK(e.find("huge.gz: byte 4: dimension 0 = 4294967295") != std::string::npos);
     }
     SECTION("corrupt gzip stream")
     {
