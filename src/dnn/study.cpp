@@ -290,156 +290,222 @@ std::vector<LevelSet> fit_layer_levels(const CalibrationActivations& acts, const
     return sets;
 }
 
-DnnResult run_dnn(const DnnConfig& config, const std::filesystem::path& out, const DnnOptions& options)
-{
-    const auto start = Clock::now();
-    const auto progress = [&](const std::string& message) {
-        if (options.progress) options.progress(message);
-    };
-    Technology tech = config.technology.empty() ? Technology{} : io::read_technology(config.technology);
-    tech.array.wire_resistance_ohm = 0.0;  // IR drop off (labelled in the outputs)
-    const std::filesystem::path data_dir = config.dataset_dir.empty() ? default_fashion_mnist_dir() : std::filesystem::path(config.dataset_dir);
-    const Dataset data = load_fashion_mnist(data_dir);
-    progress(fmt::format("dnn: {} training and {} test images from {}", data.train.size(), data.test.size(), data_dir.string()));
-    std::filesystem::create_directories(out / "activations");
-    std::filesystem::create_directories(out / "levels");
+namespace {
 
-    DnnResult result;
-    const Mlp net = trained_network(data, config, result, progress);
-    const ImageSet test = first_images(data.test, config.test_images);
-    const ImageSet nonideal_test = first_images(data.test, config.nonideal_images);
-    result.rows.push_back({"float", 32, "float", accuracy(forward(net, test.images), test.labels), 0.0, 1});
-    progress(fmt::format("dnn: float test accuracy {:.4f} on {} images", result.rows[0].mean, test.size()));
+/// A method and width with the level set of every hidden layer.
+struct Combo {
+    std::string method;
+    int bits = 0;
+    std::vector<LevelSet> sets;
+};
 
-    // Activations of the calibration subset (training images only), and the level sets.
-    const CalibrationActivations acts =
-        calibration_activations(net, data.train, config.calibration_images, config.clip_quantile, config.train.seed);
-    std::vector<io::NamedArray> arrays;
-    for (std::size_t l = 0; l < acts.names.size(); ++l) {
-        const std::vector<std::uint64_t> shape = {static_cast<std::uint64_t>(acts.images), static_cast<std::uint64_t>(acts.units[l])};
-        arrays.push_back({acts.names[l], acts.values[l], shape});
-        io::write_npy(out / "activations" / (acts.names[l] + ".npy"), acts.values[l], shape);
+/// The steps of run_dnn, sharing the trained network, the data and the level sets.
+class Study {
+public:
+    Study(const DnnConfig& config, const std::filesystem::path& out, const DnnOptions& options)
+        : config_(config), out_(out), options_(options)
+    {
+        tech_ = config.technology.empty() ? Technology{} : io::read_technology(config.technology);
+        tech_.array.wire_resistance_ohm = 0.0;  // IR drop off (labelled in the outputs)
+        const std::filesystem::path dir =
+            config.dataset_dir.empty() ? default_fashion_mnist_dir() : std::filesystem::path(config.dataset_dir);
+        data_ = load_fashion_mnist(dir);
+        progress(fmt::format("dnn: {} training and {} test images from {}", data_.train.size(), data_.test.size(),
+                             dir.string()));
+        test_ = first_images(data_.test, config.test_images);
+        nonideal_test_ = first_images(data_.test, config.nonideal_images);
     }
-    io::write_npz(out / "activations" / "calibration.npz", arrays);
 
-    struct Combo {
-        std::string method;
-        int bits;
-        std::vector<LevelSet> sets;
-    };
-    std::vector<Combo> combos;
-    for (const std::string& method : config.methods)
-        for (int bits : config.bits) {
-            Combo combo{method, bits, fit_layer_levels(acts, method, bits)};
-            std::vector<std::pair<std::string, io::LevelSetRecord>> records;
-            for (std::size_t l = 0; l < combo.sets.size(); ++l) {
-                const std::span<const float> samples(acts.values[l]);
-                records.push_back({acts.names[l], {combo.sets[l], std::nullopt, score(combo.sets[l], samples)}});
-            }
-            io::write_levelsets(out / "levels" / fmt::format("{}_{}b.json", method, bits), records);
-            combos.push_back(std::move(combo));
+    DnnResult run()
+    {
+        net_ = trained_network(data_, config_, result_, [&](const std::string& m) { progress(m); });
+        result_.rows.push_back({"float", 32, "float", accuracy(forward(net_, test_.images), test_.labels), 0.0, 1});
+        progress(fmt::format("dnn: float test accuracy {:.4f} on {} images", result_.rows[0].mean, test_.size()));
+        design_levels();
+        evaluate_ideal();
+        if (config_.chips > 0) evaluate_nonideal();
+        evaluate_finetuned();
+        result_.seconds = seconds_since(start_);
+        result_.layers = acts_.names;
+        result_.layer_hi = acts_.hi;
+        result_.calibration_images = acts_.images;
+        write_outputs(config_, result_, out_);
+        progress(fmt::format("dnn: done in {:.1f} s; wrote {}", result_.seconds, (out_ / "accuracy.csv").string()));
+        return result_;
+    }
+
+private:
+    /// Progress lines may come from the Monte Carlo threads: one at a time.
+    void progress(const std::string& message)
+    {
+        std::lock_guard lock(progress_mutex_);
+        if (options_.progress) options_.progress(message);
+    }
+
+    /// Activations of the calibration subset (training images only), their dumps, and a
+    /// level set per hidden layer for every method and width.
+    void design_levels()
+    {
+        acts_ = calibration_activations(net_, data_.train, config_.calibration_images, config_.clip_quantile,
+                                        config_.train.seed);
+        std::filesystem::create_directories(out_ / "activations");
+        std::filesystem::create_directories(out_ / "levels");
+        std::vector<io::NamedArray> arrays;
+        for (std::size_t l = 0; l < acts_.names.size(); ++l) {
+            const std::vector<std::uint64_t> shape = {static_cast<std::uint64_t>(acts_.images),
+                                                      static_cast<std::uint64_t>(acts_.units[l])};
+            arrays.push_back({acts_.names[l], acts_.values[l], shape});
+            io::write_npy(out_ / "activations" / (acts_.names[l] + ".npy"), acts_.values[l], shape);
         }
-    progress(fmt::format("dnn: {} level sets per layer fit ({:.1f} s)", combos.size(), seconds_since(start)));
-
-    // Ideal: nominal conductances, ideal circuits, every test image. Layer 1's MAC values
-    // do not depend on the ADC, so they are computed once.
-    std::vector<double> ranges(acts.hi.begin(), acts.hi.end());
-    std::vector<LayerAdc> range_only(ranges.size());
-    for (std::size_t l = 0; l < ranges.size(); ++l) range_only[l].hi = ranges[l];
-    const HardwareNetwork nominal = map_network(net, range_only, tech);
-    const Eigen::MatrixXf ideal_first = column_mac(nominal.layers[0], drive_inputs(test.images, nominal.input_bits), nominal.v_read_V);
-    for (const Combo& combo : combos) {
-        HardwareNetwork hw = nominal;
-        for (std::size_t l = 0; l < combo.sets.size(); ++l) hw.adcs[l] = ideal_adc(combo.sets[l], tech);
-        const Eigen::MatrixXf logits = hardware_logits(hw, test.images, nullptr, &ideal_first);
-        result.rows.push_back({combo.method, combo.bits, "ideal", accuracy(logits, test.labels), 0.0, 1});
-        // The same on the nonideal condition's images (both are prefixes of the test set),
-        // so the Monte Carlo drop is measured on the same images.
-        const double on_subset =
-            nonideal_test.size() <= test.size()
-                ? accuracy(logits.leftCols(nonideal_test.size()), nonideal_test.labels)
-                : accuracy(hardware_logits(hw, nonideal_test.images, nullptr), nonideal_test.labels);
-        result.ideal_on_nonideal_images.push_back({combo.method, combo.bits, "ideal", on_subset, 0.0, 1});
+        io::write_npz(out_ / "activations" / "calibration.npz", arrays);
+        for (const std::string& method : config_.methods)
+            for (int bits : config_.bits) {
+                Combo combo{method, bits, fit_layer_levels(acts_, method, bits)};
+                std::vector<std::pair<std::string, io::LevelSetRecord>> records;
+                for (std::size_t l = 0; l < combo.sets.size(); ++l) {
+                    const std::span<const float> samples(acts_.values[l]);
+                    records.push_back({acts_.names[l], {combo.sets[l], std::nullopt, score(combo.sets[l], samples)}});
+                }
+                io::write_levelsets(out_ / "levels" / fmt::format("{}_{}b.json", method, bits), records);
+                combos_.push_back(std::move(combo));
+            }
+        // Nominal crossbars: the input scales are the ADC ranges, the same for every level set.
+        std::vector<LayerAdc> ranges(acts_.hi.size());
+        for (std::size_t l = 0; l < ranges.size(); ++l) ranges[l].hi = acts_.hi[l];
+        nominal_ = map_network(net_, ranges, tech_);
+        progress(fmt::format("dnn: {} level sets per layer fit ({:.1f} s)", combos_.size(), seconds_since(start_)));
     }
-    progress(fmt::format("dnn: ideal condition done ({:.1f} s)", seconds_since(start)));
 
-    // Nonideal: Monte Carlo chips in parallel; chip c's draws come from streams keyed by
-    // (seed, c), so the numbers do not depend on the thread count. Each chip's crossbars
-    // are programmed once and shared by every level set (common random numbers).
-    if (config.chips > 0) {
-        std::vector<std::vector<double>> per_chip(combos.size(), std::vector<double>(static_cast<std::size_t>(config.chips)));
-        const Eigen::MatrixXf driven = drive_inputs(nonideal_test.images, nominal.input_bits);
+    /// Nominal conductances, ideal circuits, every test image. Layer 1's MAC values do not
+    /// depend on the ADC, so they are computed once.
+    void evaluate_ideal()
+    {
+        const Eigen::MatrixXf first =
+            column_mac(nominal_.layers[0], drive_inputs(test_.images, nominal_.input_bits), nominal_.v_read_V);
+        for (const Combo& combo : combos_) {
+            HardwareNetwork hw = nominal_;
+            for (std::size_t l = 0; l < combo.sets.size(); ++l) hw.adcs[l] = ideal_adc(combo.sets[l], tech_);
+            const Eigen::MatrixXf logits = hardware_logits(hw, test_.images, nullptr, &first);
+            result_.rows.push_back({combo.method, combo.bits, "ideal", accuracy(logits, test_.labels), 0.0, 1});
+            // The same on the nonideal condition's images (both are prefixes of the test
+            // set), so the Monte Carlo drop is measured on the same images.
+            const double on_subset =
+                nonideal_test_.size() <= test_.size()
+                    ? accuracy(logits.leftCols(nonideal_test_.size()), nonideal_test_.labels)
+                    : accuracy(hardware_logits(hw, nonideal_test_.images, nullptr), nonideal_test_.labels);
+            result_.ideal_on_nonideal_images.push_back({combo.method, combo.bits, "ideal", on_subset, 0.0, 1});
+        }
+        progress(fmt::format("dnn: ideal condition done ({:.1f} s)", seconds_since(start_)));
+    }
+
+    /// One Monte Carlo chip: its crossbars programmed once and shared by every level set
+    /// (common random numbers); per level set, its replica ramps, comparators and noise.
+    /// Returns the accuracy per combo.
+    std::vector<double> evaluate_chip(int chip, const Eigen::MatrixXf& driven) const
+    {
+        RandomStream cells(config_.seed, static_cast<std::uint64_t>(chip));
+        HardwareNetwork hw = nominal_;
+        hw.read_noise_sigma_S = tech_.device.read_noise_sigma_S;
+        for (CrossbarLayer& layer : hw.layers) layer = program_layer(layer, tech_.device, cells);
+        const Eigen::MatrixXf first = column_mac(hw.layers[0], driven, hw.v_read_V);
+        const Eigen::VectorXf first_sigma = read_noise_sigma(hw.layers[0], driven, hw.v_read_V, hw.read_noise_sigma_S);
+        std::vector<double> accuracies;
+        for (const Combo& combo : combos_) {
+            const std::uint64_t id = combo_stream(chip, combo.method, combo.bits);
+            RandomStream adc_random(config_.seed ^ kAdcKey, id);
+            for (std::size_t l = 0; l < combo.sets.size(); ++l)
+                hw.adcs[l] = chip_adc(combo.sets[l], tech_, static_cast<int>(hw.layers[l].plus_S.cols()), adc_random);
+            RandomStream noise(config_.seed ^ kNoiseKey, id);
+            accuracies.push_back(accuracy(hardware_logits(hw, nonideal_test_.images, &noise, &first, &first_sigma),
+                                          nonideal_test_.labels));
+        }
+        return accuracies;
+    }
+
+    /// Monte Carlo chips in parallel. Chip c's draws come from streams keyed by (seed, c),
+    /// so the numbers do not depend on the thread count.
+    void evaluate_nonideal()
+    {
+        const int chips = config_.chips;
+        std::vector<std::vector<double>> per_chip(static_cast<std::size_t>(chips));
+        const Eigen::MatrixXf driven = drive_inputs(nonideal_test_.images, nominal_.input_bits);
         std::atomic<int> next{0}, done{0};
-        std::mutex mutex;
+        std::mutex failure_mutex;
         std::exception_ptr failure;
         const auto worker = [&] {
-            for (int chip = next++; chip < config.chips; chip = next++) {
+            for (int chip = next++; chip < chips; chip = next++) {
                 try {
-                    RandomStream cells(config.seed, static_cast<std::uint64_t>(chip));
-                    HardwareNetwork hw = nominal;
-                    hw.read_noise_sigma_S = tech.device.read_noise_sigma_S;
-                    for (CrossbarLayer& layer : hw.layers) layer = program_layer(layer, tech.device, cells);
-                    const Eigen::MatrixXf first = column_mac(hw.layers[0], driven, hw.v_read_V);
-                    const Eigen::VectorXf first_sigma = read_noise_sigma(hw.layers[0], driven, hw.v_read_V, hw.read_noise_sigma_S);
-                    for (std::size_t k = 0; k < combos.size(); ++k) {
-                        const std::uint64_t id = combo_stream(chip, combos[k].method, combos[k].bits);
-                        RandomStream adc_random(config.seed ^ kAdcKey, id);
-                        for (std::size_t l = 0; l < combos[k].sets.size(); ++l)
-                            hw.adcs[l] = chip_adc(combos[k].sets[l], tech, static_cast<int>(hw.layers[l].plus_S.cols()), adc_random);
-                        RandomStream noise(config.seed ^ kNoiseKey, id);
-                        per_chip[k][static_cast<std::size_t>(chip)] =
-                            accuracy(hardware_logits(hw, nonideal_test.images, &noise, &first, &first_sigma), nonideal_test.labels);
-                    }
-                    const int finished = ++done;
-                    progress(fmt::format("dnn: nonideal chip {}/{} ({:.1f} s)", finished, config.chips, seconds_since(start)));
+                    per_chip[static_cast<std::size_t>(chip)] = evaluate_chip(chip, driven);
+                    progress(fmt::format("dnn: nonideal chip {}/{} ({:.1f} s)", ++done, chips, seconds_since(start_)));
                 } catch (...) {
-                    std::lock_guard lock(mutex);
+                    std::lock_guard lock(failure_mutex);
                     if (!failure) failure = std::current_exception();
-                    next = config.chips;
+                    next = chips;
                 }
             }
         };
-        const int threads = std::clamp(config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency()), 1, config.chips);
+        const int cores = static_cast<int>(std::thread::hardware_concurrency());
+        const int threads = std::clamp(config_.threads > 0 ? config_.threads : cores, 1, chips);
         std::vector<std::thread> pool;
         for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
         for (std::thread& t : pool) t.join();
         if (failure) std::rethrow_exception(failure);
-        for (std::size_t k = 0; k < combos.size(); ++k) {
-            const std::vector<double>& a = per_chip[k];
+        for (std::size_t k = 0; k < combos_.size(); ++k) {
+            std::vector<double> a;
+            for (const auto& chip : per_chip) a.push_back(chip[k]);
             const double mean = std::accumulate(a.begin(), a.end(), 0.0) / static_cast<double>(a.size());
             double variance = 0;
             for (double v : a) variance += (v - mean) * (v - mean);
             const double std = a.size() > 1 ? std::sqrt(variance / static_cast<double>(a.size() - 1)) : 0.0;
-            result.rows.push_back({combos[k].method, combos[k].bits, "nonideal", mean, std, config.chips});
+            result_.rows.push_back({combos_[k].method, combos_[k].bits, "nonideal", mean, std, chips});
         }
     }
 
-    // Quantization-aware fine-tuning at the chosen widths, evaluated like `ideal`.
-    for (const std::string& method : config.finetune_methods)
-        for (int bits : config.finetune_bits) {
-            const auto combo = std::find_if(combos.begin(), combos.end(), [&](const Combo& c) { return c.method == method && c.bits == bits; });
-            const std::vector<LevelSet> sets = combo != combos.end() ? combo->sets : fit_layer_levels(acts, method, bits);
-            Mlp tuned = net;
-            HiddenQuantizers quantizers;
-            for (const LevelSet& set : sets) quantizers.push_back(&set);
-            const auto tune_start = Clock::now();
-            finetune_mlp(tuned, data.train, quantizers, config.finetune, config.train.seed, [&](int epoch, int epochs, double loss) {
-                progress(fmt::format("dnn: fine-tuning {} {} b, epoch {}/{}: loss {:.4f} ({:.1f} s)", method, bits, epoch,
-                                     epochs, loss, seconds_since(tune_start)));
-            });
-            std::vector<LayerAdc> adcs;
-            for (const LevelSet& set : sets) adcs.push_back(ideal_adc(set, tech));
-            const HardwareNetwork hw = map_network(tuned, adcs, tech);
-            result.rows.push_back({method, bits, "finetuned", accuracy(hardware_logits(hw, test.images, nullptr), test.labels), 0.0, 1});
-        }
+    /// Quantization-aware fine-tuning at the chosen widths, evaluated like `ideal`.
+    void evaluate_finetuned()
+    {
+        for (const std::string& method : config_.finetune_methods)
+            for (int bits : config_.finetune_bits) {
+                const auto combo = std::find_if(combos_.begin(), combos_.end(),
+                                                [&](const Combo& c) { return c.method == method && c.bits == bits; });
+                const std::vector<LevelSet> sets = combo != combos_.end() ? combo->sets : fit_layer_levels(acts_, method, bits);
+                Mlp tuned = net_;
+                HiddenQuantizers quantizers;
+                for (const LevelSet& set : sets) quantizers.push_back(&set);
+                const auto tune_start = Clock::now();
+                finetune_mlp(tuned, data_.train, quantizers, config_.finetune, config_.train.seed,
+                             [&](int epoch, int epochs, double loss) {
+                                 progress(fmt::format("dnn: fine-tuning {} {} b, epoch {}/{}: loss {:.4f} ({:.1f} s)",
+                                                      method, bits, epoch, epochs, loss, seconds_since(tune_start)));
+                             });
+                std::vector<LayerAdc> adcs;
+                for (const LevelSet& set : sets) adcs.push_back(ideal_adc(set, tech_));
+                const HardwareNetwork hw = map_network(tuned, adcs, tech_);
+                result_.rows.push_back(
+                    {method, bits, "finetuned", accuracy(hardware_logits(hw, test_.images, nullptr), test_.labels), 0.0, 1});
+            }
+    }
 
-    result.seconds = seconds_since(start);
-    result.layers = acts.names;
-    result.layer_hi = acts.hi;
-    result.calibration_images = acts.images;
-    write_outputs(config, result, out);
-    progress(fmt::format("dnn: done in {:.1f} s; wrote {}", result.seconds, (out / "accuracy.csv").string()));
-    return result;
+    const DnnConfig& config_;
+    std::filesystem::path out_;
+    const DnnOptions& options_;
+    Clock::time_point start_ = Clock::now();
+    std::mutex progress_mutex_;
+    Technology tech_;
+    Dataset data_;
+    ImageSet test_, nonideal_test_;
+    Mlp net_;
+    CalibrationActivations acts_;
+    std::vector<Combo> combos_;
+    HardwareNetwork nominal_;
+    DnnResult result_;
+};
+
+}  // namespace
+
+DnnResult run_dnn(const DnnConfig& config, const std::filesystem::path& out, const DnnOptions& options)
+{
+    return Study(config, out, options).run();
 }
 
 }  // namespace nladc::dnn
