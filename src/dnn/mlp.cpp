@@ -279,7 +279,9 @@ void save_mlp(const std::filesystem::path& file, const Mlp& net, const std::stri
     for (const DenseLayer& layer : net.layers) content += fmt::format("{} {}\n", layer.weights.rows(), layer.weights.cols());
     content += payload;
     content += fmt::format("\nsha256 {}\n", sha256_hex(payload));
-    std::filesystem::create_directories(file.parent_path().empty() ? "." : file.parent_path());
+    std::error_code error;
+    std::filesystem::create_directories(file.parent_path().empty() ? "." : file.parent_path(), error);
+    if (error) throw OutputError(file.parent_path().string(), error.message());
     io::write_file_atomic(file, content);
 }
 

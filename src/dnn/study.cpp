@@ -75,9 +75,13 @@ Mlp trained_network(const Dataset& data, const DnnConfig& config, DnnResult& res
     Mlp net = train_mlp(data.train, config.train, [&](int epoch, int epochs, double loss) {
         progress(fmt::format("dnn: training epoch {}/{}: loss {:.4f} ({:.1f} s)", epoch, epochs, loss, seconds_since(start)));
     });
-    save_mlp(result.model, net, key);
     result.trained = true;
-    progress(fmt::format("dnn: trained in {:.1f} s; weights cached in {}", seconds_since(start), result.model.string()));
+    try {
+        save_mlp(result.model, net, key);
+        progress(fmt::format("dnn: trained in {:.1f} s; weights cached in {}", seconds_since(start), result.model.string()));
+    } catch (const OutputError& e) {  // an unwritable cache costs the next run a retraining, not this run
+        progress(fmt::format("dnn: trained in {:.1f} s; the weights could not be cached ({})", seconds_since(start), e.what()));
+    }
     return net;
 }
 

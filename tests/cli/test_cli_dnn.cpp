@@ -161,6 +161,17 @@ TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache
         CHECK(again.err.find("retraining") != std::string::npos);
         CHECK(test::slurp(dir / "again" / "accuracy.csv") == test::slurp(dir / "one" / "accuracy.csv"));
     }
+    SECTION("an unwritable cache directory costs a retraining, not the run")
+    {
+        test::write_text(dir / "file", "a regular file");
+        config["cache_dir"] = (dir / "file" / "cache").string();
+        test::write_text(dir / "nocache.json", config.dump());
+        const auto run = run_cli({"dnn", "--config", (dir / "nocache.json").string(), "--out", (dir / "nocache").string()});
+        INFO(run.err);
+        REQUIRE(run.exit_code == 0);
+        CHECK(run.err.find("could not be cached") != std::string::npos);
+        CHECK(test::slurp(dir / "nocache" / "accuracy.csv") == test::slurp(dir / "two" / "accuracy.csv"));
+    }
     SECTION("another training seed retrains and changes the numbers")
     {
         config["train"]["seed"] = 5;
