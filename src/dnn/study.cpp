@@ -296,6 +296,30 @@ std::vector<LevelSet> fit_layer_levels(const CalibrationActivations& acts, const
 
 namespace {
 
+/// Runs work(i) for i = 0 .. count-1 on `threads` threads (each i once, in any order);
+/// rethrows the first exception after every thread has stopped.
+void parallel_for(int count, int threads, const std::function<void(int)>& work)
+{
+    std::atomic<int> next{0};
+    std::mutex mutex;
+    std::exception_ptr failure;
+    const auto worker = [&] {
+        for (int i = next++; i < count; i = next++) {
+            try {
+                work(i);
+            } catch (...) {
+                std::lock_guard lock(mutex);
+                if (!failure) failure = std::current_exception();
+                next = count;
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < std::clamp(threads, 1, std::max(count, 1)); ++t) pool.emplace_back(worker);
+    for (std::thread& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
 /// A method and width with the level set of every hidden layer.
 struct Combo {
     std::string method;
@@ -433,27 +457,11 @@ private:
         const int chips = config_.chips;
         std::vector<std::vector<double>> per_chip(static_cast<std::size_t>(chips));
         const Eigen::MatrixXf driven = drive_inputs(nonideal_test_.images, nominal_.input_bits);
-        std::atomic<int> next{0}, done{0};
-        std::mutex failure_mutex;
-        std::exception_ptr failure;
-        const auto worker = [&] {
-            for (int chip = next++; chip < chips; chip = next++) {
-                try {
-                    per_chip[static_cast<std::size_t>(chip)] = evaluate_chip(chip, driven);
-                    progress(fmt::format("dnn: nonideal chip {}/{} ({:.1f} s)", ++done, chips, seconds_since(start_)));
-                } catch (...) {
-                    std::lock_guard lock(failure_mutex);
-                    if (!failure) failure = std::current_exception();
-                    next = chips;
-                }
-            }
-        };
-        const int cores = static_cast<int>(std::thread::hardware_concurrency());
-        const int threads = std::clamp(config_.threads > 0 ? config_.threads : cores, 1, chips);
-        std::vector<std::thread> pool;
-        for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-        for (std::thread& t : pool) t.join();
-        if (failure) std::rethrow_exception(failure);
+        std::atomic<int> done{0};
+        parallel_for(chips, threads(), [&](int chip) {
+            per_chip[static_cast<std::size_t>(chip)] = evaluate_chip(chip, driven);
+            progress(fmt::format("dnn: nonideal chip {}/{} ({:.1f} s)", ++done, chips, seconds_since(start_)));
+        });
         for (std::size_t k = 0; k < combos_.size(); ++k) {
             std::vector<double> a;
             for (const auto& chip : per_chip) a.push_back(chip[k]);
@@ -465,29 +473,41 @@ private:
         }
     }
 
-    /// Quantization-aware fine-tuning at the chosen widths, evaluated like `ideal`.
+    /// Quantization-aware fine-tuning at the chosen widths, evaluated like `ideal`. The runs
+    /// are independent (each starts from the float weights with its own seeded shuffles),
+    /// so they run in parallel and the rows keep the config's order.
     void evaluate_finetuned()
     {
+        std::vector<std::pair<std::string, int>> runs;
         for (const std::string& method : config_.finetune_methods)
-            for (int bits : config_.finetune_bits) {
-                const auto combo = std::find_if(combos_.begin(), combos_.end(),
-                                                [&](const Combo& c) { return c.method == method && c.bits == bits; });
-                const std::vector<LevelSet> sets = combo != combos_.end() ? combo->sets : fit_layer_levels(acts_, method, bits);
-                Mlp tuned = net_;
-                HiddenQuantizers quantizers;
-                for (const LevelSet& set : sets) quantizers.push_back(&set);
-                const auto tune_start = Clock::now();
-                finetune_mlp(tuned, data_.train, quantizers, config_.finetune, config_.train.seed,
-                             [&](int epoch, int epochs, double loss) {
-                                 progress(fmt::format("dnn: fine-tuning {} {} b, epoch {}/{}: loss {:.4f} ({:.1f} s)",
-                                                      method, bits, epoch, epochs, loss, seconds_since(tune_start)));
-                             });
-                std::vector<LayerAdc> adcs;
-                for (const LevelSet& set : sets) adcs.push_back(ideal_adc(set, tech_));
-                const HardwareNetwork hw = map_network(tuned, adcs, tech_);
-                result_.rows.push_back(
-                    {method, bits, "finetuned", accuracy(hardware_logits(hw, test_.images, nullptr), test_.labels), 0.0, 1});
-            }
+            for (int bits : config_.finetune_bits) runs.emplace_back(method, bits);
+        std::vector<double> accuracies(runs.size());
+        parallel_for(static_cast<int>(runs.size()), threads(), [&](int i) {
+            const auto& [method, bits] = runs[static_cast<std::size_t>(i)];
+            const auto combo = std::find_if(combos_.begin(), combos_.end(),
+                                            [&](const Combo& c) { return c.method == method && c.bits == bits; });
+            const std::vector<LevelSet> sets = combo != combos_.end() ? combo->sets : fit_layer_levels(acts_, method, bits);
+            Mlp tuned = net_;
+            HiddenQuantizers quantizers;
+            for (const LevelSet& set : sets) quantizers.push_back(&set);
+            const auto tune_start = Clock::now();
+            finetune_mlp(tuned, data_.train, quantizers, config_.finetune, config_.train.seed,
+                         [&](int epoch, int epochs, double loss) {
+                             progress(fmt::format("dnn: fine-tuning {} {} b, epoch {}/{}: loss {:.4f} ({:.1f} s)", method,
+                                                  bits, epoch, epochs, loss, seconds_since(tune_start)));
+                         });
+            std::vector<LayerAdc> adcs;
+            for (const LevelSet& set : sets) adcs.push_back(ideal_adc(set, tech_));
+            const HardwareNetwork hw = map_network(tuned, adcs, tech_);
+            accuracies[static_cast<std::size_t>(i)] = accuracy(hardware_logits(hw, test_.images, nullptr), test_.labels);
+        });
+        for (std::size_t i = 0; i < runs.size(); ++i)
+            result_.rows.push_back({runs[i].first, runs[i].second, "finetuned", accuracies[i], 0.0, 1});
+    }
+
+    int threads() const
+    {
+        return config_.threads > 0 ? config_.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
     }
 
     const DnnConfig& config_;

@@ -27,7 +27,7 @@ nlohmann::json small_config(const fs::path& cache)
         "calibration_images": 300, "test_images": 1000, "chips": 3, "nonideal_images": 300,
         "methods": ["linear", "bs-kmq"], "bits": [3, 4],
         "train": {{"hidden1": 32, "hidden2": 16, "epochs": 1}},
-        "finetune": {{"methods": ["linear"], "bits": [3], "epochs": 1}}
+        "finetune": {{"methods": ["linear"], "bits": [3, 4], "epochs": 1}}
     }})",
                                              cache.string()));
 }
@@ -131,7 +131,7 @@ TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache
     CHECK(test::slurp(dir / "one" / "activations" / "calibration.npz") ==
           test::slurp(dir / "two" / "activations" / "calibration.npz"));
     const auto table = read_table(dir / "one" / "accuracy.csv");
-    CHECK(table.size() == 1 + 2 * 2 * 2 + 1);
+    CHECK(table.size() == 1 + 2 * 2 * 2 + 2);  // float, method x bits x {ideal, nonideal}, finetuned
     CHECK(table.at({"linear", 3, "nonideal"}).trials == 3);
 
     SECTION("a row does not depend on which other rows the config lists")
@@ -262,7 +262,7 @@ TEST_CASE("dnn: the optional flow stage writes its section into the report and i
     REQUIRE(report.find("## Network-level accuracy") != std::string::npos);
     CHECK(report.find("(dnn/accuracy.png)") != std::string::npos);
     CHECK(is_png(dir / "out" / "dnn" / "accuracy.png"));
-    CHECK(read_table(dir / "out" / "dnn" / "accuracy.csv").size() == 10);
+    CHECK(read_table(dir / "out" / "dnn" / "accuracy.csv").size() == 11);
 
     const auto second = run_cli(args);
     REQUIRE(second.exit_code == 0);
