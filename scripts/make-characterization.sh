@@ -3,7 +3,8 @@
 # characterization/default.json and copies its outputs (without the 12 MB of raw trial
 # rows and activation samples) into characterization/default/. A test checks that the
 # committed models are current, ignoring the version lines.
-# Usage: scripts/make-characterization.sh [DEST] [NLADC]   (DEST default characterization/default)
+# Then runs `nladc dnn` with its defaults into characterization/dnn/.
+# Usage: scripts/make-characterization.sh [DEST] [NLADC] [DNN_DEST]   (defaults characterization/default, build/nladc, characterization/dnn)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=${1:-characterization/default}
@@ -18,3 +19,14 @@ tar -C "$run/flow" --exclude=./monte_carlo/blocks --exclude=./monte_carlo/trials
 rm -rf "$dest"
 mv "$dest.tmp.$$" "$dest"
 echo "wrote $dest/ (report.md, models/)"
+
+# The network-level accuracy study (docs/dnn.md) with its default config, without the
+# 6 MB activation dump (`nladc dnn --out DIR` writes it). A [slow] test compares a fresh
+# run's table with the committed one.
+dnn_dest=${3:-characterization/dnn}
+"$nladc" dnn --out "$run/dnn"
+rm -rf "$run/dnn/activations" "$dnn_dest.tmp.$$"
+mv "$run/dnn" "$dnn_dest.tmp.$$"
+rm -rf "$dnn_dest"
+mv "$dnn_dest.tmp.$$" "$dnn_dest"
+echo "wrote $dnn_dest/ (summary.md, accuracy.csv, accuracy.png)"

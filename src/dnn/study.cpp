@@ -156,7 +156,7 @@ void write_outputs(const DnnConfig& config, const DnnResult& result, const std::
     }
     if (max_bits >= min_bits)
         plot.series.push_back({"float", {min_bits - 0.2, max_bits + 0.2}, {float_accuracy, float_accuracy}, "lines"});
-    plot.extra = "set key bottom right font ',9'";
+    plot.extra = "set key inside bottom right font ',9'\nset xtics 1";
     io::plot_png(plot, out / "accuracy.png");
 
     io::write_file_atomic(out / "summary.md", summary_markdown(config, result, "", 1));

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -90,6 +91,19 @@ TEST_CASE("dnn: the default study gives the complete table from an empty cache",
     // Quantization costs accuracy at 2 bits and (almost) none at 6.
     CHECK(table.at({"linear", 2, "ideal"}).mean < float_accuracy - 0.01);
     CHECK(table.at({"bs-kmq", 6, "ideal"}).mean > float_accuracy - 0.005);
+
+    // The committed result (scripts/make-characterization.sh) is current. Training is
+    // deterministic, but libm's exp/log may differ in the last bit between CPU types, so
+    // rows are compared within 1 pp rather than byte for byte.
+    const auto committed = read_table(fs::path(NLADC_SOURCE_DIR) / "characterization" / "dnn" / "accuracy.csv");
+    REQUIRE(committed.size() == table.size());
+    double largest = 0;
+    for (const auto& [key, row] : table) {
+        REQUIRE(committed.count(key));
+        largest = std::max(largest, std::abs(committed.at(key).mean - row.mean));
+    }
+    INFO("largest difference from characterization/dnn/accuracy.csv: " << largest);
+    CHECK(largest <= 0.01);
 
     CHECK(is_png(dir / "out" / "accuracy.png"));
     const std::string summary = test::slurp(dir / "out" / "summary.md");
