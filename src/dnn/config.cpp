@@ -64,10 +64,7 @@ dnn::DnnConfig dnn_config_from_json(const Json& object, const JsonPlace& place)
     std::vector<std::string_view> keys = special;
     for (const auto& field : dnn_table()) keys.push_back(field.key);
     reject_unknown_keys(object, place, keys);
-    if (object.contains("format") && as_string(object["format"], place.key("format")) != "nladc-dnn")
-        place.key("format").fail(fmt::format("{} is not \"nladc-dnn\"", object["format"].dump()));
-    if (object.contains("version") && as_integer(object["version"], place.key("version")) != 1)
-        place.key("version").fail(fmt::format("{} is not a supported version (1)", object["version"].dump()));
+    check_format_version(object, place, "nladc-dnn");
 
     DnnConfig config;
     Json top = Json::object();

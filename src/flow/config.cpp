@@ -74,10 +74,7 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
     std::vector<std::string_view> keys = special;
     for (const auto& field : flow_table()) keys.push_back(field.key);
     reject_unknown_keys(object, place, keys);
-    if (object.contains("format") && as_string(object["format"], place.key("format")) != "nladc-flow")
-        place.key("format").fail(fmt::format("{} is not \"nladc-flow\"", object["format"].dump()));
-    if (object.contains("version") && as_integer(object["version"], place.key("version")) != 1)
-        place.key("version").fail(fmt::format("{} is not a supported version (1)", object["version"].dump()));
+    check_format_version(object, place, "nladc-flow");
 
     FlowConfig config;
     Json top = Json::object();

@@ -172,6 +172,14 @@ bool as_bool(const Json& value, const JsonPlace& place)
     return value.get<bool>();
 }
 
+void check_format_version(const Json& object, const JsonPlace& place, std::string_view format)
+{
+    if (object.contains("format") && as_string(object["format"], place.key("format")) != format)
+        place.key("format").fail(fmt::format("{} is not \"{}\"", object["format"].dump(), format));
+    if (object.contains("version") && as_integer(object["version"], place.key("version")) != 1)
+        place.key("version").fail(fmt::format("{} is not a supported version (1)", object["version"].dump()));
+}
+
 int as_bit_width(const Json& value, const JsonPlace& place)
 {
     const long long bits = as_integer(value, place);

@@ -8,10 +8,7 @@ Technology technology_from_json(const Json& object, const JsonPlace& place)
 {
     reject_unknown_keys(object, place,
                         {"format", "version", "name", "device", "array", "sense", "comparator", "counter", "spice"});
-    if (object.contains("format") && as_string(object["format"], place.key("format")) != "nladc-technology")
-        place.key("format").fail(fmt::format("{} is not \"nladc-technology\"", object["format"].dump()));
-    if (object.contains("version") && as_integer(object["version"], place.key("version")) != 1)
-        place.key("version").fail(fmt::format("{} is not a supported version (1)", object["version"].dump()));
+    check_format_version(object, place, "nladc-technology");
     Technology tech;
     if (object.contains("device")) load_params(object["device"], place.key("device"), device_table(), tech.device);
     if (object.contains("array")) load_params(object["array"], place.key("array"), array_table(), tech.array);

@@ -47,6 +47,9 @@ double as_number(const Json& value, const JsonPlace& place);
 long long as_integer(const Json& value, const JsonPlace& place);
 std::string as_string(const Json& value, const JsonPlace& place);
 bool as_bool(const Json& value, const JsonPlace& place);
+/// The optional "format" and "version" keys of a config file: when present they must be
+/// `format` and 1.
+void check_format_version(const Json& object, const JsonPlace& place, std::string_view format);
 /// An integer ADC resolution in [1, 16].
 int as_bit_width(const Json& value, const JsonPlace& place);
 
