@@ -45,37 +45,16 @@ namespace {
 /// Revision of the training code; part of the cache key, bump when training changes.
 constexpr const char* kTrainingRevision = "mlp-adam-v1";
 
-/// The level set as float arrays, for elementwise quantization of activations.
-struct FloatQuantizer {
-    std::vector<double> thresholds;
-    std::vector<float> levels;
-    float lo = 0, hi = 0;
-};
-
-std::vector<std::optional<FloatQuantizer>> float_quantizers(const HiddenQuantizers& quantizers, int hidden_layers)
-{
-    std::vector<std::optional<FloatQuantizer>> out(static_cast<std::size_t>(hidden_layers));
-    for (std::size_t l = 0; l < quantizers.size() && l < out.size(); ++l) {
-        if (!quantizers[l]) continue;
-        FloatQuantizer q;
-        q.thresholds = quantizers[l]->thresholds;
-        for (double v : quantizers[l]->levels) q.levels.push_back(static_cast<float>(v));
-        q.lo = static_cast<float>(quantizers[l]->lo);
-        q.hi = static_cast<float>(quantizers[l]->hi);
-        out[l] = std::move(q);
-    }
-    return out;
-}
-
-/// a = activation(z) in place; `mask` (optional) receives da/dz.
-void activate(Eigen::MatrixXf& z, const std::optional<FloatQuantizer>& q, Eigen::MatrixXf* mask)
+/// a = activation(z) in place: ReLU, or the level set `q` (null: ReLU); `mask`
+/// (optional) receives da/dz, the straight-through estimate inside the range.
+void activate(Eigen::MatrixXf& z, const LevelSet* q, Eigen::MatrixXf* mask)
 {
     if (mask) mask->resize(z.rows(), z.cols());
     float* values = z.data();
     const Eigen::Index n = z.size();
     if (!q) {
         for (Eigen::Index i = 0; i < n; ++i) {
-            if (mask) (*mask).data()[i] = values[i] > 0.0f ? 1.0f : 0.0f;
+            if (mask) mask->data()[i] = values[i] > 0.0f ? 1.0f : 0.0f;
             values[i] = std::max(values[i], 0.0f);
         }
         return;
@@ -83,10 +62,16 @@ void activate(Eigen::MatrixXf& z, const std::optional<FloatQuantizer>& q, Eigen:
     const double* t = q->thresholds.data();
     const std::size_t count = q->thresholds.size();
     for (Eigen::Index i = 0; i < n; ++i) {
-        const float x = values[i];
-        if (mask) (*mask).data()[i] = (x > q->lo && x < q->hi) ? 1.0f : 0.0f;
-        values[i] = q->levels[count_below(t, count, x)];
+        const double x = values[i];
+        if (mask) mask->data()[i] = (x > q->lo && x < q->hi) ? 1.0f : 0.0f;
+        values[i] = static_cast<float>(q->levels[count_below(t, count, x)]);
     }
+}
+
+/// The quantizer of hidden layer l (null: ReLU).
+const LevelSet* quantizer_of(const HiddenQuantizers& quantizers, std::size_t l)
+{
+    return l < quantizers.size() ? quantizers[l] : nullptr;
 }
 
 /// Adam moments of one parameter array.
@@ -116,7 +101,7 @@ struct Optimizer {
 };
 
 /// One epoch of minibatch training; returns the mean cross-entropy.
-double run_epoch(Mlp& net, const ImageSet& train, const std::vector<std::optional<FloatQuantizer>>& quantizers,
+double run_epoch(Mlp& net, const ImageSet& train, const HiddenQuantizers& quantizers,
                  int batch_size, Optimizer& optimizer, RandomStream& shuffle)
 {
     const int n = train.size();
@@ -148,7 +133,7 @@ double run_epoch(Mlp& net, const ImageSet& train, const std::vector<std::optiona
                 logits = std::move(z);
                 break;
             }
-            activate(z, quantizers[l], &masks[l]);
+            activate(z, quantizer_of(quantizers, l), &masks[l]);
             activations[l] = std::move(z);
             input = &activations[l];
         }
@@ -204,10 +189,9 @@ Mlp train_mlp(const ImageSet& train, const TrainParams& params, const EpochProgr
         net.layers.push_back(std::move(layer));
     }
     Optimizer optimizer{params.learning_rate, 0, {}, {}};
-    const auto relu = float_quantizers({}, net.hidden_layers());
     for (int epoch = 0; epoch < params.epochs; ++epoch) {
         RandomStream shuffle(params.seed, 1000 + static_cast<std::uint64_t>(epoch));
-        const double loss = run_epoch(net, train, relu, params.batch_size, optimizer, shuffle);
+        const double loss = run_epoch(net, train, {}, params.batch_size, optimizer, shuffle);
         optimizer.learning_rate *= params.learning_rate_decay;
         if (progress) progress(epoch + 1, params.epochs, loss);
     }
@@ -219,10 +203,9 @@ void finetune_mlp(Mlp& net, const ImageSet& train, const HiddenQuantizers& quant
 {
     check_training_set(train);
     Optimizer optimizer{params.learning_rate, 0, {}, {}};
-    const auto q = float_quantizers(quantizers, net.hidden_layers());
     for (int epoch = 0; epoch < params.epochs; ++epoch) {
         RandomStream shuffle(seed, 2000 + static_cast<std::uint64_t>(epoch));
-        const double loss = run_epoch(net, train, q, params.batch_size, optimizer, shuffle);
+        const double loss = run_epoch(net, train, quantizers, params.batch_size, optimizer, shuffle);
         if (progress) progress(epoch + 1, params.epochs, loss);
     }
 }
@@ -230,14 +213,13 @@ void finetune_mlp(Mlp& net, const ImageSet& train, const HiddenQuantizers& quant
 Eigen::MatrixXf forward(const Mlp& net, const Eigen::MatrixXf& inputs, const HiddenQuantizers& quantizers,
                         std::vector<Eigen::MatrixXf>* hidden)
 {
-    const auto q = float_quantizers(quantizers, net.hidden_layers());
     if (hidden) hidden->clear();
     Eigen::MatrixXf a = inputs;
     for (std::size_t l = 0; l < net.layers.size(); ++l) {
         Eigen::MatrixXf z = net.layers[l].weights * a;
         z.colwise() += net.layers[l].bias;
         if (l + 1 < net.layers.size()) {
-            activate(z, q[l], nullptr);
+            activate(z, quantizer_of(quantizers, l), nullptr);
             if (hidden) hidden->push_back(z);
         }
         a = std::move(z);
