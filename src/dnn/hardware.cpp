@@ -18,7 +18,6 @@ namespace {
 ReplicaDesign map_replica(const LevelSet& set, Technology tech)
 {
     tech.array.rows = std::max(tech.array.rows, 4096);
-    tech.array.replica_column = tech.array.columns - 1;
     MappingOptions options;
     options.rows = tech.array.rows;
     options.calibration_cells = 0;

@@ -629,8 +629,8 @@ FlowResult run_flow(const FlowConfig& config, const fs::path& dir, const FlowOpt
         dnn::DnnConfig study = config.dnn;
         if (study.technology.empty()) study.technology = config.technology;  // the flow's technology by default
         runner.run("dnn", dir / "dnn",
-                   fmt::format("{}\n{}\n{}", tech_hash, io::dump_json(io::dnn_config_to_json(study)),
-                               study.technology.empty() ? std::string() : sha256_file(study.technology)),
+                   fmt::format("{}\n{}", io::dump_json(io::dnn_config_to_json(study)),
+                               study.technology.empty() ? std::string("defaults") : sha256_file(study.technology)),
                    [&] { dnn_stage(study, dir, dir / "dnn", runner); });
     }
 
