@@ -67,6 +67,16 @@ ImageSet first(const ImageSet& set, int n)
     return set.subset(indices);
 }
 
+/// A network small enough to train on a few thousand images in a second.
+TrainParams narrow_network(int epochs)
+{
+    TrainParams params;
+    params.hidden1 = 48;
+    params.hidden2 = 24;
+    params.epochs = epochs;
+    return params;
+}
+
 const Dataset& fashion()
 {
     static const Dataset data = load_fashion_mnist(kData);
@@ -156,10 +166,7 @@ TEST_CASE("dnn: IDX files, gzip or plain, and broken ones named with the byte", 
 TEST_CASE("dnn: training learns, is deterministic, and the cache round-trips", "[dnn]")
 {
     const ImageSet train = first(fashion().train, 3000);
-    TrainParams params;
-    params.hidden1 = 48;
-    params.hidden2 = 24;
-    params.epochs = 3;
+    TrainParams params = narrow_network(3);
     std::vector<double> losses;
     const Mlp net = train_mlp(train, params, [&](int, int, double loss) { losses.push_back(loss); });
     REQUIRE(losses.size() == 3);
@@ -196,10 +203,7 @@ TEST_CASE("dnn: training learns, is deterministic, and the cache round-trips", "
 TEST_CASE("dnn: quantized hidden layers output only levels, and fine-tuning lowers the quantized loss", "[dnn]")
 {
     const ImageSet train = first(fashion().train, 3000);
-    TrainParams params;
-    params.hidden1 = 48;
-    params.hidden2 = 24;
-    params.epochs = 2;
+    const TrainParams params = narrow_network(2);
     Mlp net = train_mlp(train, params);
     const CalibrationActivations acts = calibration_activations(net, train, 500, 0.999, 1);
     REQUIRE(acts.names == std::vector<std::string>{"fc1", "fc2"});
