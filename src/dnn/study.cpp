@@ -483,7 +483,9 @@ private:
             for (int bits : config_.finetune_bits) runs.emplace_back(method, bits);
         std::vector<double> accuracies(runs.size());
         parallel_for(static_cast<int>(runs.size()), threads(), [&](int i) {
-            const auto& [method, bits] = runs[static_cast<std::size_t>(i)];
+            // Plain names, not a structured binding: clang 14 cannot capture bindings in the lambdas below.
+            const std::string& method = runs[static_cast<std::size_t>(i)].first;
+            const int bits = runs[static_cast<std::size_t>(i)].second;
             const auto combo = std::find_if(combos_.begin(), combos_.end(),
                                             [&](const Combo& c) { return c.method == method && c.bits == bits; });
             const std::vector<LevelSet> sets = combo != combos_.end() ? combo->sets : fit_layer_levels(acts_, method, bits);
