@@ -37,7 +37,7 @@ std::vector<int> integers(const io::Json& array, const io::JsonPlace& place)
 {
     if (!array.is_array()) place.fail("is not an array");
     std::vector<int> out;
-    for (std::size_t i = 0; i < array.size(); ++i) out.push_back(static_cast<int>(io::as_integer(array[i], place.index(i))));
+    for (std::size_t i = 0; i < array.size(); ++i) out.push_back(io::as_int(array[i], place.index(i)));
     return out;
 }
 
@@ -103,10 +103,8 @@ AdcModel model_from_characterization(const fs::path& dir)
     m.missing_codes = integers(io::require(linearity, place.key("linearity"), "missing_codes"),
                                place.key("linearity").key("missing_codes"));
     if (const auto mc = doc.find("monte_carlo"); mc != doc.end() && mc->is_object()) {
-        m.seed = static_cast<std::uint64_t>(io::as_integer(io::require(*mc, place.key("monte_carlo"), "seed"),
-                                                           place.key("monte_carlo").key("seed")));
-        m.trials = static_cast<std::uint64_t>(io::as_integer(io::require(*mc, place.key("monte_carlo"), "trials"),
-                                                             place.key("monte_carlo").key("trials")));
+        m.seed = io::as_count(io::require(*mc, place.key("monte_carlo"), "seed"), place.key("monte_carlo").key("seed"));
+        m.trials = io::as_count(io::require(*mc, place.key("monte_carlo"), "trials"), place.key("monte_carlo").key("trials"));
     }
     if (const auto cond = doc.find("conditions"); cond != doc.end()) m.conditions_json = cond->dump();
     if (const auto energy = doc.find("energy"); energy != doc.end() && energy->is_object()) {
@@ -184,9 +182,7 @@ AdcModel read_adc_model(const fs::path& file)
     const io::Json& mc = io::require(doc, place, "monte_carlo");
     const auto count = [&](const char* key) {
         const io::JsonPlace at = place.key("monte_carlo").key(key);
-        const long long value = io::as_integer(io::require(mc, place.key("monte_carlo"), key), at);
-        if (value < 0) at.fail(fmt::format("{} is negative", value));
-        return static_cast<std::uint64_t>(value);
+        return io::as_count(io::require(mc, place.key("monte_carlo"), key), at);
     };
     m.trials = count("trials");
     m.seed = count("seed");

@@ -96,9 +96,9 @@ DesignRecord design_from_json(const Json& document, const JsonPlace& place)
     d.scale_per_S = as_number(require(mapping, at, "scale_per_S"), at.key("scale_per_S"));
     if (!(d.scale_per_S > 0)) at.key("scale_per_S").fail(fmt::format("{:g} must be positive", d.scale_per_S));
     if (mapping.contains("scale_rule")) d.scale_rule = as_string(mapping["scale_rule"], at.key("scale_rule"));
-    d.rows_available = static_cast<int>(as_integer(require(mapping, at, "rows_available"), at.key("rows_available")));
+    d.rows_available = as_int(require(mapping, at, "rows_available"), at.key("rows_available"));
     if (mapping.contains("calibration_cells"))
-        d.calibration_cells = static_cast<int>(as_integer(mapping["calibration_cells"], at.key("calibration_cells")));
+        d.calibration_cells = as_int(mapping["calibration_cells"], at.key("calibration_cells"));
     if (mapping.contains("unit_grid")) d.unit_grid = as_bool(mapping["unit_grid"], at.key("unit_grid"));
     const Json& cells = require(mapping, at, "cells");
     if (!cells.is_array()) at.key("cells").fail("expected an array of cells");
@@ -108,10 +108,10 @@ DesignRecord design_from_json(const Json& document, const JsonPlace& place)
         const JsonPlace c = at.key("cells").index(i);
         reject_unknown_keys(cells[i], c, {"row", "target_S", "role", "step"});
         ReplicaCell cell;
-        cell.row = static_cast<int>(as_integer(require(cells[i], c, "row"), c.key("row")));
+        cell.row = as_int(require(cells[i], c, "row"), c.key("row"));
         cell.target_S = as_number(require(cells[i], c, "target_S"), c.key("target_S"));
         cell.role = as_string(require(cells[i], c, "role"), c.key("role"));
-        cell.step = static_cast<int>(as_integer(require(cells[i], c, "step"), c.key("step")));
+        cell.step = as_int(require(cells[i], c, "step"), c.key("step"));
         if (cell.row < 0 || cell.row >= d.rows_available)
             c.key("row").fail(fmt::format("{} is outside the {} rows of the column", cell.row, d.rows_available));
         if (!rows.insert(cell.row).second) c.key("row").fail(fmt::format("row {} holds two cells", cell.row));
@@ -154,7 +154,7 @@ DesignRecord design_from_json(const Json& document, const JsonPlace& place)
             q.mse = as_number(require(m, at_key, "mse"), at_key.key("mse"));
             if (m.contains("mse_interior")) q.mse_interior = as_number(m["mse_interior"], at_key.key("mse_interior"));
             if (m.contains("sqnr_db") && !m["sqnr_db"].is_null()) q.sqnr_db = level_from_json(m["sqnr_db"], at_key.key("sqnr_db"));
-            if (m.contains("samples")) q.samples = static_cast<std::uint64_t>(as_integer(m["samples"], at_key.key("samples")));
+            if (m.contains("samples")) q.samples = as_count(m["samples"], at_key.key("samples"));
             return q;
         };
         record.before_mapping = metrics("target_levels");

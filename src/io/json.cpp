@@ -151,6 +151,8 @@ double level_from_json(const Json& value, const JsonPlace& place)
 
 long long as_integer(const Json& value, const JsonPlace& place)
 {
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() > std::numeric_limits<long long>::max())
+        place.fail(fmt::format("{} is too large (at most {})", value.dump(), std::numeric_limits<long long>::max()));
     if (value.is_number_integer()) return value.get<long long>();
     if (value.is_number_float()) {
         const double number = value.get<double>();
@@ -158,6 +160,21 @@ long long as_integer(const Json& value, const JsonPlace& place)
             return static_cast<long long>(number);
     }
     place.fail(fmt::format("{} is not an integer", short_value(value)));
+}
+
+int as_int(const Json& value, const JsonPlace& place, long long min, long long max)
+{
+    const long long number = as_integer(value, place);
+    if (number < min || number > max) place.fail(fmt::format("{} is outside [{}, {}]", number, min, max));
+    return static_cast<int>(number);
+}
+
+std::uint64_t as_count(const Json& value, const JsonPlace& place)
+{
+    if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+    const long long number = as_integer(value, place);
+    if (number < 0) place.fail(fmt::format("{} is negative", number));
+    return static_cast<std::uint64_t>(number);
 }
 
 std::string as_string(const Json& value, const JsonPlace& place)
@@ -182,9 +199,7 @@ void check_format_version(const Json& object, const JsonPlace& place, std::strin
 
 int as_bit_width(const Json& value, const JsonPlace& place)
 {
-    const long long bits = as_integer(value, place);
-    if (bits < 1 || bits > 16) place.fail(fmt::format("{} is outside [1, 16]", bits));
-    return static_cast<int>(bits);
+    return as_int(value, place, 1, 16);
 }
 
 }  // namespace nladc::io

@@ -107,9 +107,7 @@ LevelSetRecord levelset_from_json(const Json& document, const JsonPlace& place)
     }
     LevelSetRecord record;
     LevelSet& set = record.set;
-    const long long bits = as_integer(require(document, place, "bits"), place.key("bits"));
-    if (bits < 1 || bits > 16) place.key("bits").fail(fmt::format("{} is outside [1, 16]", bits));
-    set.bits = static_cast<int>(bits);
+    set.bits = as_bit_width(require(document, place, "bits"), place.key("bits"));
     const auto range = number_array(require(document, place, "range"), place.key("range"));
     if (range.size() != 2) place.key("range").fail(fmt::format("has {} values, expected [lo, hi]", range.size()));
     set.lo = range[0];
@@ -129,7 +127,7 @@ LevelSetRecord levelset_from_json(const Json& document, const JsonPlace& place)
         if (!codes.is_array()) place.key("empty_codes").fail("expected an array of codes");
         for (std::size_t i = 0; i < codes.size(); ++i)
             set.empty_codes.push_back(
-                static_cast<int>(as_integer(codes[i], place.key("empty_codes").index(i))));
+                as_int(codes[i], place.key("empty_codes").index(i)));
     }
     if (document.contains("input")) {
         const Json& input = document["input"];
@@ -138,9 +136,9 @@ LevelSetRecord levelset_from_json(const Json& document, const JsonPlace& place)
         DataProvenance p;
         if (input.contains("file")) p.file = as_string(input["file"], at.key("file"));
         if (input.contains("layer")) p.layer = as_string(input["layer"], at.key("layer"));
-        if (input.contains("samples")) p.samples = static_cast<std::uint64_t>(as_integer(input["samples"], at.key("samples")));
+        if (input.contains("samples")) p.samples = as_count(input["samples"], at.key("samples"));
         if (input.contains("dropped_nonfinite"))
-            p.dropped_nonfinite = static_cast<std::uint64_t>(as_integer(input["dropped_nonfinite"], at.key("dropped_nonfinite")));
+            p.dropped_nonfinite = as_count(input["dropped_nonfinite"], at.key("dropped_nonfinite"));
         if (input.contains("sha256")) p.sha256 = as_string(input["sha256"], at.key("sha256"));
         record.input = p;
     }

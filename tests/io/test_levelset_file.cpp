@@ -82,3 +82,33 @@ TEST_CASE("invalid level sets are rejected with file, key and value", "[io]")
     CHECK(message_of(file).find("bits: 17 is outside [1, 16]") != std::string::npos);
     CHECK(message_of(dir / "missing.json").find("cannot open") != std::string::npos);
 }
+
+TEST_CASE("integers too large for their field are errors, not wrapped values", "[io]")
+{
+    test::ScratchDir dir;
+    const auto file = dir / "big.json";
+    // 2^32 + 2 would have become bits = 2 through a cast to int.
+    test::write_text(file, R"({"bits": 4294967298, "range": [0, 6], "levels": [0, 1, 2, 3], "thresholds": [1, 2, 3]})");
+    CHECK(message_of(file) == file.string() + ": bits: 4294967298 is outside [1, 16]");
+    test::write_text(file, R"({"bits": 2, "range": [0, 6], "levels": [0, 1, 2, 6], "thresholds": [0.5, 1.5, 4],
+                               "empty_codes": [4294967297]})");
+    CHECK(message_of(file) == file.string() + ": empty_codes[0]: 4294967297 is outside [-2147483648, 2147483647]");
+    test::write_text(file, R"({"bits": 18446744073709551615, "range": [0, 6], "levels": [], "thresholds": []})");
+    CHECK(message_of(file) ==
+          file.string() + ": bits: 18446744073709551615 is too large (at most 9223372036854775807)");
+}
+
+TEST_CASE("counts use the whole unsigned 64-bit range", "[io]")
+{
+    test::ScratchDir dir;
+    const auto file = dir / "counts.json";
+    test::write_text(file, R"({"bits": 2, "range": [0, 6], "levels": [0, 1, 2, 6], "thresholds": [0.5, 1.5, 4],
+                               "input": {"samples": 18446744073709551615, "dropped_nonfinite": 9223372036854775808}})");
+    const io::LevelSetRecord record = io::read_levelset(file);
+    REQUIRE(record.input.has_value());
+    CHECK(record.input->samples == 18446744073709551615ull);
+    CHECK(record.input->dropped_nonfinite == 9223372036854775808ull);
+    test::write_text(file, R"({"bits": 2, "range": [0, 6], "levels": [0, 1, 2, 6], "thresholds": [0.5, 1.5, 4],
+                               "input": {"samples": -1}})");
+    CHECK(message_of(file) == file.string() + ": input.samples: -1 is negative");
+}

@@ -2,7 +2,9 @@
 // JSON files with errors that name the place: a syntax error gives "line L, column C";
 // a semantic error gives the key path ("layers.conv1.levels[3]") and the value.
 
+#include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <vector>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -45,6 +47,11 @@ void reject_unknown_keys(const Json& object, const JsonPlace& place, const std::
 const Json& require(const Json& object, const JsonPlace& place, std::string_view key);
 double as_number(const Json& value, const JsonPlace& place);
 long long as_integer(const Json& value, const JsonPlace& place);
+/// An integer in [min, max] (fails naming the value rather than wrapping it into an int).
+int as_int(const Json& value, const JsonPlace& place, long long min = std::numeric_limits<int>::min(),
+           long long max = std::numeric_limits<int>::max());
+/// A non-negative integer over the whole 64-bit unsigned range (seeds, sample counts).
+std::uint64_t as_count(const Json& value, const JsonPlace& place);
 std::string as_string(const Json& value, const JsonPlace& place);
 bool as_bool(const Json& value, const JsonPlace& place);
 /// The optional "format" and "version" keys of a config file: when present they must be

@@ -49,9 +49,7 @@ void load_params(const Json& object, const JsonPlace& place, const ParamTable<S>
                         at.fail(fmt::format("{} is outside [{}, {}]", v, field->min, field->max));
                     out.*member = static_cast<int>(v);
                 } else if constexpr (std::is_same_v<T, std::uint64_t>) {
-                    const long long v = as_integer(value, at);
-                    if (v < 0) at.fail(fmt::format("{} is negative", v));
-                    out.*member = static_cast<std::uint64_t>(v);
+                    out.*member = as_count(value, at);
                 } else if constexpr (std::is_same_v<T, bool>) {
                     out.*member = as_bool(value, at);
                 } else {
