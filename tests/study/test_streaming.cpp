@@ -1,5 +1,5 @@
 // The histogram path streams: fitting a 1 GiB activation file keeps the peak
-// resident set of the nladc process below 100 MiB (measured with wait4's rusage;
+// resident set of the nladc process below 100 MiB (measured with wait4's rusage of nladc alone;
 // ulimit -v does not mix with AddressSanitizer's shadow memory).
 #include <catch2/catch.hpp>
 
@@ -27,7 +27,7 @@ TEST_CASE("fitting a 1 GiB file stays below 100 MiB peak RSS", "[study][slow]")
     }
     REQUIRE(std::filesystem::file_size(file) == (std::uint64_t{1} << 30));
     const auto out = dir / "levels.json";
-    const auto result = test::run_cli({"levels", "--input", file.string(), "--bits", "4", "--method", "bs-kmq",
+    const auto result = test::run_cli_peak_rss({"levels", "--input", file.string(), "--bits", "4", "--method", "bs-kmq",
                                        "--lo", "0", "--hi", "6", "--out", out.string()});
     INFO(result.err);
     REQUIRE(result.exit_code == 0);
