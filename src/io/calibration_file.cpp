@@ -87,8 +87,8 @@ CalibrationParams read_calibration(const std::filesystem::path& file)
     reject_unknown_keys(document, place,
                         {"format", "version", "nladc_version", "design_hash", "corner", "temperature_C", "parameters",
                          "fitted", "report"});
-    if (as_string(require(document, place, "format"), place.key("format")) != "nladc-calibration")
-        place.key("format").fail(fmt::format("{} is not \"nladc-calibration\"", document["format"].dump()));
+    require(document, place, "format");
+    check_format_version(document, place, "nladc-calibration");
     const Json& parameters = require(document, place, "parameters");
     std::vector<std::string_view> names;
     for (const auto& name : calibration_parameter_names()) names.push_back(name);

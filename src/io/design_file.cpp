@@ -82,8 +82,8 @@ DesignRecord design_from_json(const Json& document, const JsonPlace& place)
     reject_unknown_keys(document, place,
                         {"format", "version", "nladc_version", "design_hash", "levelset", "technology", "mapping",
                          "activations"});
-    if (as_string(require(document, place, "format"), place.key("format")) != "nladc-design")
-        place.key("format").fail(fmt::format("{} is not \"nladc-design\"", document["format"].dump()));
+    require(document, place, "format");
+    check_format_version(document, place, "nladc-design");
     DesignRecord record;
     ReplicaDesign& d = record.design;
     d.levels = levelset_from_json(require(document, place, "levelset"), place.key("levelset")).set;

@@ -80,8 +80,7 @@ StudySpec study_from_json(const Json& object, const JsonPlace& place)
     std::vector<std::string_view> keys = {"format", "version", "variation", "trim", "spice"};
     for (const auto& field : study_table()) keys.push_back(field.key);
     reject_unknown_keys(object, place, keys);
-    if (object.contains("format") && as_string(object["format"], place.key("format")) != "nladc-study")
-        place.key("format").fail(fmt::format("{} is not \"nladc-study\"", object["format"].dump()));
+    check_format_version(object, place, "nladc-study");
     StudySpec spec;
     Json top = Json::object();
     for (const auto& [key, value] : object.items())

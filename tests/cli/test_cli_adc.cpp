@@ -100,6 +100,18 @@ TEST_CASE("map and transfer reject bad inputs naming key and value", "[cli]")
     check(run_cli({"transfer", "--design", (dir / "negative.json").string(), "--out", (dir / "t.csv").string()}),
           "mapping.cells[0].target_S: -");
     CHECK_FALSE(std::filesystem::exists(dir / "t.csv"));
+
+    // A later format version is refused, not read as version 1 (design and calibration alike).
+    nlohmann::json later = nlohmann::json::parse(test::slurp(design));
+    later["version"] = 2;
+    test::write_text(dir / "later.json", later.dump(2));
+    check(run_cli({"transfer", "--design", (dir / "later.json").string(), "--out", (dir / "t.csv").string()}),
+          "later.json: version: 2 is not a supported version (1)");
+    test::write_text(dir / "calibration.json", R"({"format": "nladc-calibration", "version": 2, "parameters": {}})");
+    check(run_cli({"transfer", "--design", design, "--calibration", (dir / "calibration.json").string(), "--out",
+                   (dir / "t.csv").string()}),
+          "calibration.json: version: 2 is not a supported version (1)");
+    CHECK_FALSE(std::filesystem::exists(dir / "t.csv"));
 }
 
 TEST_CASE("tech prints defaults that load back, and --tech overrides say so", "[cli]")

@@ -236,6 +236,11 @@ TEST_CASE("mc: bad study files and flags fail with the key and value, creating n
         s["design"] = (dir / "missing.json").string();
         cases.push_back({"missing design file", "missing.json", s});
     }
+    {
+        auto s = good;
+        s["version"] = 2;
+        cases.push_back({"a later format version", "version: 2 is not a supported version (1)", s});
+    }
     for (const Case& c : cases) {
         INFO(c.what);
         test::write_text(dir / "bad.json", c.study.dump(2));
