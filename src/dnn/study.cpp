@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -240,6 +241,8 @@ std::string summary_markdown(const DnnConfig& config, const DnnResult& result, c
                       "[activations/]({}activations) (calibration.npz, one .npy per layer), [levels/]({}levels) (one "
                       "level-set file per method and bits).\n\n![accuracy versus bits]({}accuracy.png)\n",
                       result.seconds, result.trained ? "training included" : "weights from the cache", p, p, p, p, p);
+    for (const std::string& layer : result.layers)
+        md += fmt::format("\n![{0} transfer curves over the activation CDF]({1}levels_{0}.png)\n", layer, p);
     return md;
 }
 
@@ -397,11 +400,63 @@ private:
                 io::write_levelsets(out_ / "levels" / fmt::format("{}_{}b.json", method, bits), records);
                 combos_.push_back(std::move(combo));
             }
+        plot_level_sets();
         // Nominal crossbars: the input scales are the ADC ranges, the same for every level set.
         std::vector<LayerAdc> ranges(acts_.hi.size());
         for (std::size_t l = 0; l < ranges.size(); ++l) ranges[l].hi = acts_.hi[l];
         nominal_ = map_network(net_, ranges, tech_);
         progress(fmt::format("dnn: {} level sets per layer fit ({:.1f} s)", combos_.size(), seconds_since(start_)));
+    }
+
+    /// levels_<layer>.png: each method's ADC transfer curve at one width (the one nearest
+    /// 3 bits) over the empirical CDF of the layer's calibration activations scaled to the
+    /// code range — where each method spends its codes against where the data lie.
+    void plot_level_sets() const
+    {
+        int plot_bits = config_.bits.front();
+        for (int b : config_.bits)
+            if (std::abs(b - 3) < std::abs(plot_bits - 3)) plot_bits = b;
+        const double top_code = static_cast<double>((1 << plot_bits) - 1);
+        for (std::size_t l = 0; l < acts_.names.size(); ++l) {
+            const double hi = acts_.hi[l];
+            std::vector<float> sorted = acts_.values[l];
+            std::sort(sorted.begin(), sorted.end());
+            io::PlotSpec plot;
+            const double zeros = static_cast<double>(std::upper_bound(sorted.begin(), sorted.end(), 0.0f) - sorted.begin());
+            plot.title = fmt::format("{}: {}-bit transfer curves over the calibration CDF ({:.0f} % of activations are 0)",
+                                     acts_.names[l], plot_bits, 100.0 * zeros / static_cast<double>(sorted.size()));
+            plot.x_label = "activation (MAC value after ReLU)";
+            plot.y_label = "output code";
+            io::PlotSeries cdf{"data CDF x (2^bits - 1)", {}, {}, "lines lw 1.5 lc rgb 'black'"};
+            constexpr int kCdfPoints = 400;
+            for (int i = 0; i <= kCdfPoints; ++i) {
+                const double x = hi * i / kCdfPoints;
+                const auto below = std::upper_bound(sorted.begin(), sorted.end(), static_cast<float>(x)) - sorted.begin();
+                cdf.x.push_back(x);
+                cdf.y.push_back(top_code * static_cast<double>(below) / static_cast<double>(sorted.size()));
+            }
+            plot.series.push_back(std::move(cdf));
+            // Methods often share thresholds: distinct colours and dash patterns keep each visible.
+            static constexpr std::array<const char*, 5> kColours = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"};
+            int drawn = 0;
+            for (const Combo& combo : combos_) {
+                if (combo.bits != plot_bits) continue;
+                const LevelSet& set = combo.sets[l];
+                io::PlotSeries steps{combo.method, {0.0}, {0.0},
+                                     fmt::format("steps lw 2 lc rgb '{}' dt {}", kColours[drawn % kColours.size()],
+                                                 drawn % 5 + 1)};
+                ++drawn;
+                for (std::size_t k = 0; k < set.thresholds.size(); ++k) {
+                    steps.x.push_back(std::clamp(set.thresholds[k], 0.0, hi));
+                    steps.y.push_back(static_cast<double>(k + 1));
+                }
+                steps.x.push_back(hi);
+                steps.y.push_back(top_code);
+                plot.series.push_back(std::move(steps));
+            }
+            plot.extra = "set key inside bottom right font ',9'\nset ytics 1";
+            io::plot_png(plot, out_ / fmt::format("levels_{}.png", acts_.names[l]));
+        }
     }
 
     /// Nominal conductances, ideal circuits, every test image. Layer 1's MAC values do not

@@ -106,7 +106,10 @@ TEST_CASE("dnn: the default study gives the complete table from an empty cache",
     CHECK(largest <= 0.01);
 
     CHECK(is_png(dir / "out" / "accuracy.png"));
+    CHECK(is_png(dir / "out" / "levels_fc1.png"));
+    CHECK(is_png(dir / "out" / "levels_fc2.png"));
     const std::string summary = test::slurp(dir / "out" / "summary.md");
+    CHECK(summary.find("(levels_fc2.png)") != std::string::npos);
     CHECK(summary.find(fmt::format("{:.4f}", float_accuracy)) != std::string::npos);
     CHECK(summary.find("| bs-kmq |") != std::string::npos);
 
@@ -276,6 +279,8 @@ TEST_CASE("dnn: the optional flow stage writes its section into the report and i
     REQUIRE(report.find("## Network-level accuracy") != std::string::npos);
     CHECK(report.find("(dnn/accuracy.png)") != std::string::npos);
     CHECK(is_png(dir / "out" / "dnn" / "accuracy.png"));
+    CHECK(report.find("(dnn/levels_fc1.png)") != std::string::npos);
+    CHECK(is_png(dir / "out" / "dnn" / "levels_fc1.png"));
     CHECK(read_table(dir / "out" / "dnn" / "accuracy.csv").size() == 11);
 
     const auto second = run_cli(args);
