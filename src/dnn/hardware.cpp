@@ -102,6 +102,10 @@ LayerAdc chip_adc(const LevelSet& set, const Technology& tech, int columns, Rand
     const ReplicaDesign design = map_replica(set, tech);
     const DeviceParams& device = design.tech.device;
     ChipInstance chip = nominal_chip(design, design.tech);
+    // The crossbar's MAC values already carry the drift (program_layer, in nominal units),
+    // so the model's own MAC path stays undrifted: the thresholds then come out drifted
+    // with the replica cells, in the same units, and a common drift cancels (BRIEF §2).
+    chip.drift_factor = 1.0;
     for (std::size_t c = 0; c < design.cells.size(); ++c)
         chip.replica_conductance_S[c] = sample_cell(design.cells[c].target_S, device, device.drift_factor, random).conductance_S;
     AdcOptions options;

@@ -327,6 +327,45 @@ TEST_CASE("dnn: the NL-ADC of a layer: ideal thresholds, ReLU, chip offsets", "[
     CHECK(moved);  // the replica cells were programmed with error
 }
 
+TEST_CASE("dnn: a common drift of every cell cancels between the MAC columns and the replica", "[dnn]")
+{
+    // BRIEF §2: the ramp comes from cells of the same array, so a drift common to all
+    // cells scales the MAC and the thresholds alike and no code changes.
+    Technology tech;
+    tech.device.program_sigma_S = 0;
+    tech.device.read_noise_sigma_S = 0;
+    tech.device.stuck_off_probability = tech.device.stuck_on_probability = 0;
+    tech.comparator.offset_sigma_V = 0;
+    tech.device.drift_factor = 0.8;
+    LevelSet set;
+    set.bits = 2;
+    set.lo = 0;
+    set.hi = 4;
+    set.levels = {0, 1, 2, 3.5};
+    set.thresholds = midpoint_thresholds(set.levels);
+    set.method = "linear";
+    RandomStream random(1, 0);
+    const LayerAdc chip = chip_adc(set, tech, 3, random);
+    const LayerAdc ideal = ideal_adc(set, tech);
+    // The dnn crossbar's MAC values carry the drift (in nominal units), so the chip's
+    // thresholds must carry it too.
+    for (std::size_t k = 0; k < 3; ++k) CHECK(chip.thresholds[k] == Approx(0.8 * ideal.thresholds[k]).epsilon(1e-6));
+
+    DenseLayer layer;
+    layer.weights = Eigen::MatrixXf::Constant(1, 4, 0.5f);
+    layer.bias = Eigen::VectorXf::Constant(1, 0.1f);
+    const CrossbarLayer nominal = map_layer(layer, set.hi, tech.device);
+    RandomStream cells(2, 0);
+    const CrossbarLayer drifted = program_layer(nominal, tech.device, cells);
+    Eigen::MatrixXf x(4, 64);  // MAC values 0.1 .. 4.1: every code, many near a threshold
+    for (Eigen::Index i = 0; i < x.cols(); ++i) x.col(i).setConstant(static_cast<float>(i) / 63.0f);
+    const Eigen::MatrixXf driven = drive_inputs(x, 8);
+    const Eigen::MatrixXf nominal_mac = column_mac(nominal, driven, 0.2);
+    const Eigen::MatrixXf drifted_mac = column_mac(drifted, driven, 0.2);
+    CHECK((drifted_mac - 0.8f * nominal_mac).cwiseAbs().maxCoeff() < 1e-5 * nominal_mac.cwiseAbs().maxCoeff());
+    CHECK(convert(chip, drifted_mac, {}, nullptr) == convert(ideal, nominal_mac, {}, nullptr));
+}
+
 TEST_CASE("dnn: an 8-bit linear ADC through the crossbar model stays within 0.5 pp of float", "[dnn][slow]")
 {
     // Issue 8 acceptance: a trained network, ideal devices, every test image.
