@@ -269,7 +269,11 @@ void save_mlp(const std::filesystem::path& file, const Mlp& net, const std::stri
 
 std::optional<Mlp> load_mlp(const std::filesystem::path& file, const std::string& key)
 {
-    if (!std::filesystem::exists(file)) return std::nullopt;
+    std::error_code error;  // e.g. EACCES: an unusable cache file, reported by the caller
+    if (!std::filesystem::exists(file, error)) {
+        if (error) throw InputError(file.string(), "", error.message());
+        return std::nullopt;
+    }
     const std::string content = io::read_file(file);
     const auto fail = [&](const std::string& place, const std::string& detail) -> void {
         throw InputError(file.string(), place, detail);

@@ -66,6 +66,13 @@ Mlp trained_network(const Dataset& data, const DnnConfig& config, DnnResult& res
     result.model = cache_directory(config.cache_dir) / fmt::format("mlp-{}.bin", key.substr(0, 16));
     try {
         if (std::optional<Mlp> cached = load_mlp(result.model, key)) {
+            // The key covers the layer sizes, so other shapes mean a damaged header.
+            const std::vector<long> expected = {data.train.images.rows(), config.train.hidden1, config.train.hidden2, 10};
+            std::vector<long> found = {cached->layers.front().weights.cols()};
+            for (const DenseLayer& layer : cached->layers) found.push_back(layer.weights.rows());
+            if (found != expected)
+                throw InputError(result.model.string(), "line 2",
+                                 fmt::format("layer sizes {} are not {}", fmt::join(found, "-"), fmt::join(expected, "-")));
             progress(fmt::format("dnn: weights from the cache {}", result.model.string()));
             return *cached;
         }

@@ -11,6 +11,7 @@
 
 #include "../support.hpp"
 #include "nladc/dnn/dataset.hpp"
+#include "nladc/dnn/mlp.hpp"
 #include "nladc/dnn/study.hpp"
 #include "nladc/io/levelset_file.hpp"
 
@@ -177,6 +178,28 @@ TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache
         CHECK(again.err.find("checksum") != std::string::npos);
         CHECK(again.err.find("retraining") != std::string::npos);
         CHECK(test::slurp(dir / "again" / "accuracy.csv") == test::slurp(dir / "one" / "accuracy.csv"));
+    }
+    SECTION("a cache file with the right key but other layer sizes is reported and replaced")
+    {
+        fs::path cached;
+        for (const auto& entry : fs::directory_iterator(dir / "cache")) cached = entry.path();
+        std::istringstream header(test::slurp(cached));
+        std::string magic, version, key;
+        header >> magic >> version >> key;
+        dnn::Mlp other;
+        for (const auto& [rows, cols] : {std::pair{8, 784}, std::pair{16, 8}, std::pair{10, 16}}) {
+            dnn::DenseLayer layer;
+            layer.weights = Eigen::MatrixXf::Zero(rows, cols);
+            layer.bias = Eigen::VectorXf::Zero(rows);
+            other.layers.push_back(layer);
+        }
+        dnn::save_mlp(cached, other, key);  // a valid file: only the sizes are wrong
+        const auto again = run_cli({"dnn", "--config", (dir / "one.json").string(), "--out", (dir / "resized").string()});
+        INFO(again.err);
+        REQUIRE(again.exit_code == 0);
+        CHECK(again.err.find("layer sizes 784-8-16-10 are not 784-32-16-10") != std::string::npos);
+        CHECK(again.err.find("retraining") != std::string::npos);
+        CHECK(test::slurp(dir / "resized" / "accuracy.csv") == test::slurp(dir / "one" / "accuracy.csv"));
     }
     SECTION("an unwritable cache directory costs a retraining, not the run")
     {
