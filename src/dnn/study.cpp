@@ -31,6 +31,7 @@ namespace {
 
 // Keys that separate the random streams of the study's draws (RandomStream(seed ^ key, id)).
 constexpr std::uint64_t kCalibrationSubsetStream = 3000;
+constexpr std::uint64_t kCellKey = 0xCE11CE11CE11CE11ull;  // else chip c's cells reuse layer c's initial weights
 constexpr std::uint64_t kAdcKey = 0xA5C0DE5A5C0DE5A5ull;
 constexpr std::uint64_t kNoiseKey = 0x6E6F697365000001ull;
 
@@ -493,7 +494,7 @@ private:
     /// Returns the accuracy per combo.
     std::vector<double> evaluate_chip(int chip, const Eigen::MatrixXf& driven) const
     {
-        RandomStream cells(config_.seed, static_cast<std::uint64_t>(chip));
+        RandomStream cells(config_.seed ^ kCellKey, static_cast<std::uint64_t>(chip));
         HardwareNetwork hw = nominal_;
         hw.read_noise_sigma_S = tech_.device.read_noise_sigma_S;
         for (CrossbarLayer& layer : hw.layers) layer = program_layer(layer, tech_.device, cells);
