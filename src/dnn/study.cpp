@@ -180,14 +180,15 @@ std::string summary_markdown(const DnnConfig& config, const DnnResult& result, c
     md += fmt::format("Float network (no quantization, no hardware): test accuracy **{:.4f}**.\n\n", float_row(result).mean);
     md += fmt::format("MLP {}-{}-{}-10, ReLU, {} epochs Adam; level sets fit per hidden layer on the activations of {} "
                       "training images (range [0, hi], hi = the {} quantile: ",
-                      784, config.train.hidden1, config.train.hidden2, config.train.epochs, result.calibration_images,
+                      result.inputs, config.train.hidden1, config.train.hidden2, config.train.epochs, result.calibration_images,
                       config.clip_quantile);
     for (std::size_t l = 0; l < result.layers.size(); ++l)
         md += fmt::format("{}{} {:.4g}", l ? ", " : "", result.layers[l], result.layer_hi[l]);
     md += ").\n\n";
-    md += "Cells: `ideal` (all test images, nominal conductances, ideal circuits) / `nonideal` mean ± std over the "
-          "Monte Carlo chips (programming error, read noise, stuck cells, replica programming, comparator offset and "
-          "noise; IR drop off).\n\n";
+    md += fmt::format("Cells: `ideal` ({} test images, nominal conductances, ideal circuits) / `nonideal` mean ± std over "
+                      "the Monte Carlo chips on the first {} test images (programming error, read noise, stuck cells, "
+                      "replica programming, comparator offset and noise; IR drop off).\n\n",
+                      result.test_images, result.nonideal_images);
     std::vector<int> bits = config.bits;
     md += "| method |";
     for (int b : bits) md += fmt::format(" {} b |", b);
@@ -213,7 +214,7 @@ std::string summary_markdown(const DnnConfig& config, const DnnResult& result, c
     if (!result.ideal_on_nonideal_images.empty() && find(config.methods.front(), bits.front(), "nonideal")) {
         md += fmt::format("\nMonte Carlo accuracy change, nonideal minus ideal on the same {} test images (mean ± std "
                           "over chips):\n\n| method |",
-                          config.nonideal_images);
+                          result.nonideal_images);
         for (int b : bits) md += fmt::format(" {} b |", b);
         md += "\n|---|";
         for (std::size_t i = 0; i < bits.size(); ++i) md += "---|";
@@ -235,9 +236,9 @@ std::string summary_markdown(const DnnConfig& config, const DnnResult& result, c
         if (row.condition == "finetuned") {
             if (!any_finetuned) {
                 md += fmt::format("\nQuantization-aware fine-tuning ({} epochs, straight-through estimator, ideal "
-                                  "circuits, all test images):\n\n| method | bits | PTQ ideal | finetuned | change |\n"
+                                  "circuits, {} test images):\n\n| method | bits | PTQ ideal | finetuned | change |\n"
                                   "|---|---|---|---|---|\n",
-                                  config.finetune.epochs);
+                                  config.finetune.epochs, result.test_images);
                 any_finetuned = true;
             }
             const AccuracyRow* ptq = find(row.method, row.bits, "ideal");
@@ -368,8 +369,11 @@ public:
         result_.layers = acts_.names;
         result_.layer_hi = acts_.hi;
         result_.calibration_images = acts_.images;
+        result_.inputs = static_cast<int>(data_.train.images.rows());
+        result_.test_images = test_.size();
+        result_.nonideal_images = nonideal_test_.size();
         write_outputs(config_, result_, out_);
-        progress(fmt::format("dnn: done in {:.1f} s; wrote {}", result_.seconds, (out_ / "accuracy.csv").string()));
+        progress(fmt::format("dnn: done in {:.1f} s", result_.seconds));
         return result_;
     }
 
@@ -594,7 +598,35 @@ private:
 
 DnnResult run_dnn(const DnnConfig& config, const std::filesystem::path& out, const DnnOptions& options)
 {
-    return Study(config, out, options).run();
+    namespace fs = std::filesystem;
+    // Everything is written into a staging directory beside `out` and moved in at the end:
+    // a failed run leaves no partial outputs, and a rerun into the same directory leaves no
+    // level-set files of an earlier config behind. Other files in `out` are not touched.
+    const fs::path target = out.filename().empty() ? out.parent_path() : out;
+    // A fixed name, so a run killed by a signal leaves nothing the next run does not clear.
+    const fs::path staging = target.parent_path() / fmt::format(".{}.partial", target.filename().string());
+    std::error_code error;
+    fs::remove_all(staging, error);
+    fs::create_directories(staging, error);
+    if (error) throw OutputError(staging.string(), error.message());
+    DnnResult result;
+    try {
+        result = Study(config, staging, options).run();
+        fs::create_directories(target);
+        for (const fs::directory_entry& entry : fs::directory_iterator(staging)) {
+            const fs::path destination = target / entry.path().filename();
+            if (entry.is_directory()) fs::remove_all(destination);
+            fs::rename(entry.path(), destination);
+        }
+        fs::remove(staging);
+    } catch (const fs::filesystem_error& failure) {
+        fs::remove_all(staging, error);
+        throw OutputError(failure.path1().string(), failure.code().message());
+    } catch (...) {
+        fs::remove_all(staging, error);
+        throw;
+    }
+    return result;
 }
 
 }  // namespace nladc::dnn

@@ -165,6 +165,23 @@ TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache
             CHECK(alone.at({"bs-kmq", 4, condition}).std == table.at({"bs-kmq", 4, condition}).std);
         }
     }
+    SECTION("a rerun into the same directory replaces its outputs and keeps other files")
+    {
+        test::write_text(dir / "one" / "notes.txt", "mine");
+        config["methods"] = {"bs-kmq"};
+        config["bits"] = {4};
+        test::write_text(dir / "one_row.json", config.dump());
+        const auto rerun = run_cli({"dnn", "--config", (dir / "one_row.json").string(), "--out", (dir / "one").string()});
+        INFO(rerun.err);
+        REQUIRE(rerun.exit_code == 0);
+        std::set<std::string> level_files;
+        for (const auto& entry : fs::directory_iterator(dir / "one" / "levels")) level_files.insert(entry.path().filename());
+        CHECK(level_files == std::set<std::string>{"bs-kmq_4b.json"});  // no file of the earlier config left
+        CHECK(read_table(dir / "one" / "accuracy.csv").size() == 1 + 2 + 2);
+        CHECK(test::slurp(dir / "one" / "notes.txt") == "mine");
+        for (const auto& entry : fs::directory_iterator(dir.path()))
+            CHECK(entry.path().filename().string().find("partial") == std::string::npos);
+    }
     SECTION("a corrupt cache file is reported and replaced")
     {
         fs::path cached;

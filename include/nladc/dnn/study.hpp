@@ -88,7 +88,7 @@ struct AccuracyRow {
 };
 
 struct DnnResult {
-    std::vector<AccuracyRow> rows;  ///< float first, then method x bits x condition, then finetuned
+    std::vector<AccuracyRow> rows;  ///< float, then every method x bits ideal, then nonideal, then finetuned
     /// The ideal condition on the nonideal condition's images (for the Monte Carlo drop).
     std::vector<AccuracyRow> ideal_on_nonideal_images;
     bool trained = false;           ///< false: weights came from the cache
@@ -96,6 +96,9 @@ struct DnnResult {
     std::vector<std::string> layers;  ///< hidden layer names ("fc1", ...)
     std::vector<double> layer_hi;   ///< their ADC range tops
     int calibration_images = 0;
+    int inputs = 0;           ///< pixels per image (784)
+    int test_images = 0;      ///< images of the float, ideal and finetuned rows
+    int nonideal_images = 0;  ///< images of the nonideal rows (a prefix of the test images)
     double seconds = 0;
 };
 
