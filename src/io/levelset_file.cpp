@@ -99,12 +99,7 @@ LevelSetRecord levelset_from_json(const Json& document, const JsonPlace& place)
     reject_unknown_keys(document, place,
                         {"format", "version", "nladc_version", "bits", "range", "lsb", "method", "variant",
                          "parameters", "levels", "thresholds", "empty_codes", "input", "metrics"});
-    if (document.contains("format") && as_string(document["format"], place.key("format")) != kFormat)
-        place.key("format").fail(fmt::format("\"{}\" is not \"{}\"", document["format"].get<std::string>(), kFormat));
-    if (document.contains("version")) {
-        const long long v = as_integer(document["version"], place.key("version"));
-        if (v < 1 || v > kVersion) place.key("version").fail(fmt::format("{} is not a supported version (1)", v));
-    }
+    check_format_version(document, place, kFormat);
     LevelSetRecord record;
     LevelSet& set = record.set;
     set.bits = as_bit_width(require(document, place, "bits"), place.key("bits"));

@@ -80,6 +80,10 @@ TEST_CASE("invalid level sets are rejected with file, key and value", "[io]")
     CHECK(message_of(file).find(": line 3, column 1: invalid JSON") != std::string::npos);
     test::write_text(file, R"({"bits": 17, "range": [0, 6], "levels": [], "thresholds": []})");
     CHECK(message_of(file).find("bits: 17 is outside [1, 16]") != std::string::npos);
+    test::write_text(file, R"({"format": "nladc-levelset", "version": 2, "bits": 2})");
+    CHECK(message_of(file) == file.string() + ": version: 2 is not a supported version (1)");
+    test::write_text(file, R"({"format": "nladc-design", "bits": 2})");
+    CHECK(message_of(file) == file.string() + ": format: \"nladc-design\" is not \"nladc-levelset\"");
     CHECK(message_of(dir / "missing.json").find("cannot open") != std::string::npos);
 }
 
