@@ -34,6 +34,15 @@ nlohmann::json small_config(const fs::path& cache)
                                              cache.string()));
 }
 
+/// The one file in `directory` (the weight cache of a single training).
+fs::path only_file(const fs::path& directory)
+{
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(directory)) files.push_back(entry.path());
+    REQUIRE(files.size() == 1);
+    return files.front();
+}
+
 struct Row {
     double mean = 0, std = 0;
     int trials = 0;
@@ -184,8 +193,7 @@ TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache
     }
     SECTION("a corrupt cache file is reported and replaced")
     {
-        fs::path cached;
-        for (const auto& entry : fs::directory_iterator(dir / "cache")) cached = entry.path();
+        const fs::path cached = only_file(dir / "cache");
         std::string bytes = test::slurp(cached);
         bytes[bytes.size() - 80] ^= 0x01;
         test::write_text(cached, bytes);
@@ -198,8 +206,7 @@ TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache
     }
     SECTION("a cache file with the right key but other layer sizes is reported and replaced")
     {
-        fs::path cached;
-        for (const auto& entry : fs::directory_iterator(dir / "cache")) cached = entry.path();
+        const fs::path cached = only_file(dir / "cache");
         std::istringstream header(test::slurp(cached));
         std::string magic, version, key;
         header >> magic >> version >> key;

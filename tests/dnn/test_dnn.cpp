@@ -83,6 +83,29 @@ const Dataset& fashion()
     return data;
 }
 
+/// A 2-bit level set on [0, 4] with unequal steps.
+LevelSet two_bit_set()
+{
+    LevelSet set;
+    set.bits = 2;
+    set.lo = 0;
+    set.hi = 4;
+    set.levels = {0, 1, 2, 3.5};
+    set.thresholds = midpoint_thresholds(set.levels);
+    set.method = "linear";
+    return set;
+}
+
+/// `tech` without programming error, read noise, stuck cells or comparator offset.
+Technology without_variation(Technology tech)
+{
+    tech.device.program_sigma_S = 0;
+    tech.device.read_noise_sigma_S = 0;
+    tech.device.stuck_off_probability = tech.device.stuck_on_probability = 0;
+    tech.comparator.offset_sigma_V = 0;
+    return tech;
+}
+
 }  // namespace
 
 TEST_CASE("dnn: Fashion-MNIST reads as 60 000 + 10 000 balanced 28x28 images", "[dnn]")
@@ -286,13 +309,7 @@ TEST_CASE("dnn: read noise drawn per column equals independent per-cell noise", 
 
 TEST_CASE("dnn: the NL-ADC of a layer: ideal thresholds, ReLU, chip offsets", "[dnn]")
 {
-    LevelSet set;
-    set.bits = 2;
-    set.lo = 0;
-    set.hi = 4;
-    set.levels = {0, 1, 2, 3.5};
-    set.thresholds = midpoint_thresholds(set.levels);
-    set.method = "linear";
+    const LevelSet set = two_bit_set();
     Technology tech;
     const LayerAdc ideal = ideal_adc(set, tech);
     REQUIRE(ideal.thresholds.size() == 3);
@@ -304,11 +321,7 @@ TEST_CASE("dnn: the NL-ADC of a layer: ideal thresholds, ReLU, chip offsets", "[
     for (int i = 0; i < 6; ++i) CHECK(out(0, i) == expected[static_cast<std::size_t>(i)]);
 
     // A chip without variation reproduces the ideal thresholds.
-    Technology exact = tech;
-    exact.device.program_sigma_S = 0;
-    exact.device.read_noise_sigma_S = 0;
-    exact.device.stuck_off_probability = exact.device.stuck_on_probability = 0;
-    exact.comparator.offset_sigma_V = 0;
+    const Technology exact = without_variation(tech);
     RandomStream random(1, 0);
     const LayerAdc same = chip_adc(set, exact, 8, random);
     for (std::size_t k = 0; k < 3; ++k) CHECK(same.thresholds[k] == Approx(ideal.thresholds[k]).epsilon(1e-6));
@@ -331,19 +344,9 @@ TEST_CASE("dnn: a common drift of every cell cancels between the MAC columns and
 {
     // BRIEF §2: the ramp comes from cells of the same array, so a drift common to all
     // cells scales the MAC and the thresholds alike and no code changes.
-    Technology tech;
-    tech.device.program_sigma_S = 0;
-    tech.device.read_noise_sigma_S = 0;
-    tech.device.stuck_off_probability = tech.device.stuck_on_probability = 0;
-    tech.comparator.offset_sigma_V = 0;
+    Technology tech = without_variation(Technology{});
     tech.device.drift_factor = 0.8;
-    LevelSet set;
-    set.bits = 2;
-    set.lo = 0;
-    set.hi = 4;
-    set.levels = {0, 1, 2, 3.5};
-    set.thresholds = midpoint_thresholds(set.levels);
-    set.method = "linear";
+    const LevelSet set = two_bit_set();
     RandomStream random(1, 0);
     const LayerAdc chip = chip_adc(set, tech, 3, random);
     const LayerAdc ideal = ideal_adc(set, tech);
