@@ -31,6 +31,21 @@ double mac_isolation_resistance(const Technology& tech)
                                                  : 0.0;
 }
 
+double integrator_output_V(const Technology& tech, double current_A, double conductance_S)
+{
+    const detail::SenseConstants k = detail::sense_constants(tech, false);
+    const double through = 1.0 / (1.0 + tech.sense.select_switch_ohm * conductance_S);
+    const detail::Phase integrate{current_A * through, conductance_S * through}, connected{0.0, conductance_S * through};
+    const double r = tech.sense.opamp_output_resistance_ohm;
+    const detail::OutputNode line{r, r * comparator_node_capacitance(tech) * tech.array.columns};
+    detail::SenseState x = detail::inject(k, detail::SenseState::Zero(), k.reset_injection_C);
+    x = detail::propagate(k, x, integrate, k.integration_s, line);
+    x = detail::propagate(k, x, connected, k.select_delay_s, line);
+    x = detail::inject(k, x, k.select_injection_C);
+    x = detail::propagate(k, x, {}, k.compare_s - k.select_delay_s, line);
+    return -x(2);
+}
+
 ChipInstance nominal_chip(const ReplicaDesign& design, const Technology& tech)
 {
     ChipInstance chip;
@@ -52,6 +67,21 @@ struct Norton {
     double conductance_S = 0.0;
 };
 
+/// The MAC pair before the sense circuit: the Norton equivalents of the G+ and G-
+/// columns at their select switches.
+struct ColumnPair {
+    double plus_A = 0.0, plus_S = 0.0, minus_A = 0.0, minus_S = 0.0;
+    ColumnPair& operator+=(const ColumnPair& o)
+    {
+        plus_A += o.plus_A;
+        plus_S += o.plus_S;
+        minus_A += o.minus_A;
+        minus_S += o.minus_S;
+        return *this;
+    }
+    ColumnPair scaled(double f) const { return {plus_A * f, plus_S * f, minus_A * f, minus_S * f}; }
+};
+
 }  // namespace
 
 struct BehavioralAdc::Impl {
@@ -65,7 +95,9 @@ struct BehavioralAdc::Impl {
     double alpha = 0.0;          ///< cell I-V nonlinearity in effect
     double wire_ohm = 0.0;       ///< wire resistance in effect
     double mirror = 1.0;         ///< G- subtraction gain in effect
+    double select_ohm = 0.0;     ///< column-select switch in series with the G+ and replica columns
     double tau_line = 0.0, tau_node = 0.0;
+    detail::OutputNode line_node, mac_node;  ///< the ramp line and the MAC comparator node
     double offset_V = 0.0, noise_V = 0.0, hysteresis_V = 0.0, kick_V = 0.0, meta_V = 0.0;
     double k_vread = 0.0;        ///< u per siemens of Norton conductance at V_read (ideal K V_read)
     std::vector<double> ramp;    ///< u_line(k) at the compare instants, k = 1 .. L-1
@@ -73,12 +105,12 @@ struct BehavioralAdc::Impl {
     /// MAC output per unit Norton current as a function of the Norton conductance
     /// (tabulated; chip-independent, shared between chips).
     struct Response {
-        std::vector<double> grid_S, per_A;
+        std::vector<double> grid_S, per_A, offset_V;  ///< u = per_A(G) I + offset_V(G)
     };
     std::shared_ptr<const Response> response;
-    /// Canonical MAC realization with wires: value grid and Norton equivalents.
+    /// Canonical MAC realization with wires: value grid and column pairs.
     std::vector<double> canonical_values;
-    std::vector<Norton> canonical_norton;
+    std::vector<ColumnPair> canonical_pairs;
 
     bool pulse_width() const { return tech.array.input_encoding == "pulse-width"; }
 
@@ -103,48 +135,57 @@ struct BehavioralAdc::Impl {
         return std::round(std::clamp(x, 0.0, 1.0) * levels) / levels;
     }
 
-    /// Norton equivalent of the MAC pair for inputs x and weights w (averaged over
-    /// the integration window for pulse-width inputs).
-    Norton mac_norton(const Eigen::VectorXd& x, const Eigen::VectorXd& w, bool pulse) const
+    /// The Norton equivalent the MAC integrator sees: the G+ column through its select
+    /// switch (series R: I / (1 + R G), G / (1 + R G)), minus the G- column's current
+    /// through its own select switch into the conveyor's virtual ground, mirrored.
+    Norton sensed(const ColumnPair& p) const
+    {
+        const double plus = 1.0 / (1.0 + select_ohm * p.plus_S), minus = 1.0 / (1.0 + select_ohm * p.minus_S);
+        return {p.plus_A * plus - mirror * p.minus_A * minus, p.plus_S * plus};
+    }
+
+    /// The MAC pair for inputs x and weights w (averaged over the integration window for
+    /// pulse-width inputs).
+    ColumnPair mac_pair(const Eigen::VectorXd& x, const Eigen::VectorXd& w, bool pulse) const
     {
         const double v = chip.v_read_V;
         if (wire_ohm == 0.0) {
-            Norton n;
+            ColumnPair p;
             for (Eigen::Index i = 0; i < x.size(); ++i) {
                 const auto [gp, gm] = pair_conductance(w(i));
                 const double xi = x(i);
-                // Every G+ cell loads the virtual ground: rows not driven sit at 0 V.
-                n.conductance_S += effective(gp);
+                // Every cell loads its virtual ground: rows not driven sit at 0 V.
+                p.plus_S += effective(gp);
+                p.minus_S += effective(gm);
                 if (xi <= 0) continue;
                 if (pulse) {
-                    n.current_A += xi * (read_current(gp, v) - mirror * read_current(gm, v));
+                    p.plus_A += xi * read_current(gp, v);
+                    p.minus_A += xi * read_current(gm, v);
                 } else {
-                    n.current_A += read_current(gp, xi * v) - mirror * read_current(gm, xi * v);
+                    p.plus_A += read_current(gp, xi * v);
+                    p.minus_A += read_current(gm, xi * v);
                 }
             }
-            return n;
+            return p;
         }
         // With wires: solve the array; pulse-width inputs as time slices of equal drive.
         std::vector<double> cuts(x.data(), x.data() + x.size());
         cuts.push_back(0.0);
         std::sort(cuts.begin(), cuts.end());
         cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-        Norton n;
-        auto solve_with = [&](const Eigen::VectorXd& drive, double weight) {
-            const Norton part = solve_mac_network(w, drive);
-            n.current_A += weight * part.current_A;
-            n.conductance_S += weight * part.conductance_S;
-        };
-        if (!pulse) {
-            solve_with(x * v, 1.0);
-            return n;
-        }
+        if (!pulse) return solve_mac_network(w, x * v);
+        ColumnPair p;
         for (std::size_t c = 1; c < cuts.size(); ++c) {
             Eigen::VectorXd drive(x.size());
             for (Eigen::Index i = 0; i < x.size(); ++i) drive(i) = x(i) >= cuts[c] ? v : 0.0;
-            solve_with(drive, cuts[c] - cuts[c - 1]);
+            p += solve_mac_network(w, drive).scaled(cuts[c] - cuts[c - 1]);
         }
-        return n;
+        return p;
+    }
+
+    Norton mac_norton(const Eigen::VectorXd& x, const Eigen::VectorXd& w, bool pulse) const
+    {
+        return sensed(mac_pair(x, w, pulse));
     }
 
     /// Transient mode, pulse-width inputs on a non-ideal integrator: the rows switch
@@ -155,21 +196,41 @@ struct BehavioralAdc::Impl {
         cuts.push_back(0.0);
         std::sort(cuts.begin(), cuts.end());
         cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-        detail::SenseState state = detail::SenseState::Zero();
-        double elapsed = 0.0;
+        detail::SenseState state = detail::inject(sense, detail::SenseState::Zero(), sense.reset_injection_C);
+        double elapsed = 0.0, conductance = 0.0;
         for (std::size_t c = 1; c < cuts.size(); ++c) {
             Eigen::VectorXd active(x.size());
             for (Eigen::Index i = 0; i < x.size(); ++i) active(i) = x(i) >= cuts[c] ? 1.0 : 0.0;
             // The slice's drive is the full read voltage on the active rows.
             const Norton n = mac_norton(active, w, false);
+            conductance = n.conductance_S;
             const double dt = (cuts[c] - cuts[c - 1]) * sense.integration_s;
-            state = detail::propagate_numeric(sense, state, n.current_A, n.conductance_S, dt, tau_node);
+            state = detail::propagate_numeric(sense, state, {limited(n.current_A), n.conductance_S}, dt, mac_node);
             elapsed += dt;
         }
-        state = detail::propagate_numeric(sense, state, 0.0, 0.0, sense.integration_s - elapsed + sense.period_s,
-                                          tau_node);
+        state = after_integration(state, conductance, sense.integration_s - elapsed, mac_node, true);
+        state = detail::inject(sense, state, sense.mirror_injection_C);
+        state = detail::propagate_numeric(sense, state, {}, sense.compare_s - sense.select_delay_s, mac_node);
         state = detail::saturate(sense, state);
         return calibrated_mac(-state(2));
+    }
+
+    /// The column current the op-amp can take (a class-A output stage sinks at most its bias).
+    double limited(double current) const
+    {
+        const double cap = sense.max_current_A;
+        return cap > 0 ? std::clamp(current, -cap, cap) : current;
+    }
+
+    /// After the integration: rows at VCM for `idle` more seconds, then the select switch
+    /// stays closed for select_delay_s and opens (its charge lands on C).
+    detail::SenseState after_integration(detail::SenseState x, double conductance, double idle,
+                                         const detail::OutputNode& node, bool numeric) const
+    {
+        const detail::Phase connected{0.0, conductance, false};
+        const double dt = idle + sense.select_delay_s;
+        x = numeric ? detail::propagate_numeric(sense, x, connected, dt, node) : detail::propagate(sense, x, connected, dt, node);
+        return detail::inject(sense, x, sense.select_injection_C);
     }
 
     /// The array as a network: every column, or (without background cells) only the MAC
@@ -216,17 +277,27 @@ struct BehavioralAdc::Impl {
     }
 
     /// The MAC phase: MAC pair driven, replica column in reset (at virtual ground).
-    Norton solve_mac_network(const Eigen::VectorXd& w, const Eigen::VectorXd& drive) const
+    ColumnPair solve_mac_network(const Eigen::VectorXd& w, const Eigen::VectorXd& drive) const
     {
         const ArrayNetwork a = array_network(w);
         Eigen::VectorXd full_drive = Eigen::VectorXd::Zero(rows);
         full_drive.head(std::min<Eigen::Index>(rows, drive.size())) = drive.head(std::min<Eigen::Index>(rows, drive.size()));
-        const CrossbarSolution solution =
-            CrossbarSolver(a.network).solve(full_drive, Eigen::VectorXd::Zero(a.network.conductance_S.cols()));
-        Norton n;
-        n.current_A = solution.column_current_A(a.plus) - mirror * solution.column_current_A(a.minus);
-        n.conductance_S = a.network.conductance_S.col(a.plus).sum();
-        return n;
+        const CrossbarSolver solver(a.network);
+        const CrossbarSolution solution = solver.solve(full_drive, Eigen::VectorXd::Zero(a.network.conductance_S.cols()));
+        return {solution.column_current_A(a.plus), norton_conductance(solver, a.plus),
+                solution.column_current_A(a.minus), norton_conductance(solver, a.minus)};
+    }
+
+    /// The conductance a column presents at its sense end with every row driver at VCM:
+    /// the cells in series with their share of the wires (a small probe on the sense node,
+    /// the other sense nodes at VCM).
+    double norton_conductance(const CrossbarSolver& solver, Eigen::Index column) const
+    {
+        const double probe_V = 1e-3;
+        const auto columns = solver.network().conductance_S.cols();
+        Eigen::VectorXd sense = Eigen::VectorXd::Zero(columns);
+        sense(column) = probe_V;
+        return -solver.solve(Eigen::VectorXd::Zero(rows), sense).column_current_A(column) / probe_V;
     }
 
     /// The canonical realization of a MAC value: every row at input 1, weight v / (s R span).
@@ -241,8 +312,8 @@ struct BehavioralAdc::Impl {
     {
         if (wire_ohm == 0.0) {
             // Every row is identical in the canonical spread: one row times R.
-            const Norton row = mac_norton(Eigen::VectorXd::Ones(1), canonical_weights(value).head(1), pulse_width());
-            return {row.current_A * rows, row.conductance_S * rows};
+            const ColumnPair row = mac_pair(Eigen::VectorXd::Ones(1), canonical_weights(value).head(1), pulse_width());
+            return sensed(row.scaled(rows));
         }
         // Tabulated once: a solve per value would make bisection slow.
         const auto& xs = canonical_values;
@@ -251,11 +322,12 @@ struct BehavioralAdc::Impl {
             std::min<std::size_t>(std::upper_bound(xs.begin(), xs.end(), clamped) - xs.begin(), xs.size() - 1);
         const std::size_t i0 = i == 0 ? 0 : i - 1;
         const double f = xs[i] == xs[i0] ? 0.0 : (clamped - xs[i0]) / (xs[i] - xs[i0]);
-        // Interpolation, and exact linear extrapolation beyond the table for the current.
+        // Interpolation, and exact linear extrapolation beyond the table for the currents.
         const double along = xs[i] == xs[i0] ? 0.0 : (value - xs[i0]) / (xs[i] - xs[i0]);
-        return {canonical_norton[i0].current_A + along * (canonical_norton[i].current_A - canonical_norton[i0].current_A),
-                canonical_norton[i0].conductance_S +
-                    f * (canonical_norton[i].conductance_S - canonical_norton[i0].conductance_S)};
+        const ColumnPair& a = canonical_pairs[i0];
+        const ColumnPair& b = canonical_pairs[i];
+        return sensed({a.plus_A + along * (b.plus_A - a.plus_A), a.plus_S + f * (b.plus_S - a.plus_S),
+                       a.minus_A + along * (b.minus_A - a.minus_A), a.minus_S + f * (b.minus_S - a.minus_S)});
     }
 
     /// MAC output swing u (V, positive for a positive MAC) at the compare instants.
@@ -265,7 +337,7 @@ struct BehavioralAdc::Impl {
         if (sense.ideal) {
             u = sense.tia ? sense.feedback_ohm * n.current_A : n.current_A * sense.integration_s / sense.capacitance_F;
         } else {
-            u = response_per_ampere(n.conductance_S) * n.current_A;
+            u = response_at(n.conductance_S, limited(n.current_A));
             u = std::clamp(u, -sense.swing_V, sense.swing_V);
         }
         return calibrated_mac(u);
@@ -278,33 +350,37 @@ struct BehavioralAdc::Impl {
         return u * (1.0 + cal.gain_error) - cal.mac_compression * u * u;
     }
 
-    /// Output per unit Norton current for a Norton conductance: interpolated from a
-    /// table of exact closed-form responses.
-    double response_per_ampere(double conductance) const
+    /// MAC output for a Norton current at a Norton conductance: u = per_A(G) I + offset(G),
+    /// interpolated from a table of exact closed-form responses.
+    double response_at(double conductance, double current) const
     {
         const auto& xs = response->grid_S;
-        const auto& ys = response->per_A;
         const double g = std::clamp(conductance, xs.front(), xs.back());
         // The grid is uniform: index directly.
         const double position = (g - xs.front()) / (xs[1] - xs.front());
         const std::size_t i0 = std::min<std::size_t>(static_cast<std::size_t>(position), xs.size() - 2);
         const double f = position - static_cast<double>(i0);
-        return ys[i0] + f * (ys[i0 + 1] - ys[i0]);
+        auto at = [&](const std::vector<double>& ys) { return ys[i0] + f * (ys[i0 + 1] - ys[i0]); };
+        return at(response->per_A) * current + at(response->offset_V);
     }
 
-    /// Exact MAC output per ampere for one Norton conductance (integrate, hold one period).
-    double exact_response_per_ampere(double conductance) const
+    /// Exact MAC output (V) for a Norton current and conductance: the reset charge, the
+    /// integration, the select switch, the mirror switch, the hold until the first compare edge.
+    double exact_response(double current, double conductance) const
     {
         detail::SenseState x = detail::SenseState::Zero();
-        auto step = [&](double current, double g, double dt) {
-            x = transient ? detail::propagate_numeric(sense, x, current, g, dt, tau_node)
-                          : detail::propagate(sense, x, current, g, dt, tau_node);
+        auto step = [&](const detail::Phase& phase, double dt) {
+            x = transient ? detail::propagate_numeric(sense, x, phase, dt, mac_node)
+                          : detail::propagate(sense, x, phase, dt, mac_node);
         };
         if (sense.tia) {
-            step(1.0, conductance, sense.reset_s + sense.integration_s + sense.compare_s);
+            step({current, conductance}, sense.reset_s + sense.integration_s + sense.compare_s);
         } else {
-            step(1.0, conductance, sense.integration_s);
-            step(0.0, 0.0, sense.compare_s);  // hold until the first compare edge
+            x = detail::inject(sense, x, sense.reset_injection_C);
+            step({current, conductance}, sense.integration_s);
+            x = after_integration(x, conductance, 0.0, mac_node, transient);
+            x = detail::inject(sense, x, sense.mirror_injection_C);
+            step({}, sense.compare_s - sense.select_delay_s);  // hold until the first compare edge
         }
         return -x(2);
     }
@@ -324,7 +400,7 @@ struct BehavioralAdc::Impl {
                 if (cell.step < 0 || cell.step > step) continue;
                 n.current_A += read_current(chip.replica_conductance_S[c], chip.v_read_V);
             }
-            return n;
+            return through_select(n);
         }
         // The MAC pair holds (its columns float) with neutral weights during the ramp.
         ArrayNetwork a = array_network(Eigen::VectorXd());
@@ -337,33 +413,45 @@ struct BehavioralAdc::Impl {
             const ReplicaCell& cell = design.cells[c];
             if (cell.step >= 0 && cell.step <= step) drive(cell.row) = chip.v_read_V;
         }
-        n.current_A = CrossbarSolver(a.network).solve(drive, Eigen::VectorXd::Zero(n_columns)).column_current_A(a.replica);
-        return n;
+        const CrossbarSolver solver(a.network);
+        n.current_A = solver.solve(drive, Eigen::VectorXd::Zero(n_columns)).column_current_A(a.replica);
+        n.conductance_S = norton_conductance(solver, a.replica);
+        return through_select(n);
+    }
+
+    Norton through_select(const Norton& n) const
+    {
+        const double through = 1.0 / (1.0 + select_ohm * n.conductance_S);
+        return {n.current_A * through, n.conductance_S * through};
     }
 
     void build_ramp()
     {
         detail::SenseState x = detail::SenseState::Zero();
-        auto advance = [&](double current, double g, double dt) {
-            x = transient ? detail::propagate_numeric(sense, x, current, g, dt, tau_line)
-                          : detail::propagate(sense, x, current, g, dt, tau_line);
+        auto advance = [&](const detail::Phase& phase, double dt) {
+            x = transient ? detail::propagate_numeric(sense, x, phase, dt, line_node)
+                          : detail::propagate(sense, x, phase, dt, line_node);
         };
         const CalibrationParams& cal = options.calibration;
         ramp.assign(static_cast<std::size_t>(steps), 0.0);
         enabled_cells.assign(static_cast<std::size_t>(steps), 0);
         for (int k = 1; k <= steps; ++k) {
             const Norton n = replica_norton(k);
+            const detail::Phase integrate{limited(n.current_A), n.conductance_S};
             for (const ReplicaCell& cell : design.cells)
                 if (cell.step >= 0 && cell.step <= k) ++enabled_cells[static_cast<std::size_t>(k - 1)];
             if (sense.tia) {
-                advance(n.current_A, n.conductance_S, sense.compare_s);
+                advance(integrate, sense.compare_s);
             } else {
-                x = detail::reset(sense, x, sense.reset_s, tau_line);
-                advance(n.current_A, n.conductance_S, sense.integration_s);
+                // The select switch closes with the reset; the rows drive only during the integration.
+                x = detail::reset(sense, x, n.conductance_S, sense.reset_s, line_node, transient);
+                x = detail::inject(sense, x, sense.reset_injection_C);
+                advance(integrate, sense.integration_s);
                 x = detail::saturate(sense, x);
+                x = after_integration(x, n.conductance_S, 0.0, line_node, transient);
                 // Hold until the compare edge, which leaves the latch its resolve time
                 // before the next step's reset.
-                advance(0.0, 0.0, sense.compare_s - sense.reset_s - sense.integration_s);
+                advance({}, sense.compare_s - sense.reset_s - sense.integration_s - sense.select_delay_s);
             }
             ramp[static_cast<std::size_t>(k - 1)] =
                 -x(2) + k_vread * cal.leakage_S * enabled_cells[static_cast<std::size_t>(k - 1)];
@@ -469,10 +557,13 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
     m.wire_ohm = ideal.wires ? 0.0 : chip.wire_resistance_ohm;
     m.sense = detail::sense_constants(m.tech, ideal.integrator);
     m.mirror = ideal.integrator ? 1.0 : tech.sense.column_mirror_gain;
+    m.select_ohm = ideal.integrator ? 0.0 : tech.sense.select_switch_ohm;
     if (!ideal.integrator) {
         m.tau_line = tech.sense.opamp_output_resistance_ohm * comparator_node_capacitance(tech) * m.columns;
         m.tau_node = (tech.sense.opamp_output_resistance_ohm + mac_isolation_resistance(tech)) *
                      comparator_node_capacitance(tech);
+        m.line_node = {tech.sense.opamp_output_resistance_ohm, m.tau_line};
+        m.mac_node = {tech.sense.opamp_output_resistance_ohm + mac_isolation_resistance(tech), m.tau_node};
     }
     m.offset_V = chip.comparator_offset_V + chip.trim_offset_V + options.calibration.offset_V;
     if (!ideal.comparator) {
@@ -506,7 +597,10 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
         for (int i = 0; i < points; ++i) {
             const double g = g_top * i / (points - 1);
             table->grid_S.push_back(g);
-            table->per_A.push_back(m.exact_response_per_ampere(g));
+            const double offset = m.exact_response(0.0, g);
+            // A milliampere keeps the difference well above rounding (the response is linear in I).
+            table->per_A.push_back((m.exact_response(1e-3, g) - offset) / 1e-3);
+            table->offset_V.push_back(offset);
         }
         m.response = std::move(table);
     }
@@ -516,8 +610,8 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
         for (int i = 0; i < points; ++i) {
             const double value = lo - 0.25 * span + 1.5 * span * i / (points - 1);
             m.canonical_values.push_back(value);
-            m.canonical_norton.push_back(
-                m.mac_norton(Eigen::VectorXd::Ones(m.rows), m.canonical_weights(value), m.pulse_width()));
+            m.canonical_pairs.push_back(
+                m.mac_pair(Eigen::VectorXd::Ones(m.rows), m.canonical_weights(value), m.pulse_width()));
         }
     }
     m.build_ramp();
@@ -572,14 +666,19 @@ PreparedColumn BehavioralAdc::prepare(const Eigen::VectorXd& weights) const
         column.plus_S(i) = m.effective(gp);
         column.minus_S(i) = m.effective(gm);
     }
-    column.difference_S = column.plus_S - m.mirror * column.minus_S;
-    column.norton_conductance_S = column.plus_S.sum();
     const auto [gp0, gm0] = m.pair_conductance(0.0);
-    (void)gm0;
-    column.norton_conductance_S += (m.rows - weights.size()) * m.effective(gp0);  // rows without weights
-    column.response_V_per_A = m.sense.ideal ? (m.sense.tia ? m.sense.feedback_ohm
-                                                           : m.sense.integration_s / m.sense.capacitance_F)
-                                            : m.response_per_ampere(column.norton_conductance_S);
+    // Both columns (rows without weights included) are seen through their select switches.
+    const double plus_total = column.plus_S.sum() + (m.rows - weights.size()) * m.effective(gp0);
+    const double minus_total = column.minus_S.sum() + (m.rows - weights.size()) * m.effective(gm0);
+    const double through = 1.0 / (1.0 + m.select_ohm * plus_total);
+    column.difference_S = column.plus_S * through - m.mirror / (1.0 + m.select_ohm * minus_total) * column.minus_S;
+    column.norton_conductance_S = plus_total * through;
+    if (m.sense.ideal) {
+        column.response_V_per_A = m.sense.tia ? m.sense.feedback_ohm : m.sense.integration_s / m.sense.capacitance_F;
+    } else {
+        column.offset_V = m.response_at(column.norton_conductance_S, 0.0);
+        column.response_V_per_A = m.response_at(column.norton_conductance_S, 1.0) - column.offset_V;
+    }
     return column;
 }
 
@@ -641,8 +740,8 @@ int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& 
     }
     Eigen::Map<Eigen::ArrayXd> steps(buffer, inputs.size());
     quantize_inputs(inputs.data(), inputs.size(), levels, buffer);
-    const double current = steps.matrix().dot(column.difference_S) * (m.chip.v_read_V / levels);
-    double u = column.response_V_per_A * current;
+    const double current = m.limited(steps.matrix().dot(column.difference_S) * (m.chip.v_read_V / levels));
+    double u = column.response_V_per_A * current + column.offset_V;
     if (!m.sense.ideal) u = std::clamp(u, -m.sense.swing_V, m.sense.swing_V);
     return m.decide(m.calibrated_mac(u), noise);
 }

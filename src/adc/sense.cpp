@@ -19,6 +19,13 @@ SenseConstants sense_constants(const Technology& tech, bool ideal)
     k.gain = tech.sense.opamp_gain;
     k.pole_rad_s = 2.0 * std::numbers::pi * tech.sense.opamp_gbw_Hz / tech.sense.opamp_gain;
     k.swing_V = tech.sense.output_swing_V;
+    k.output_ohm = tech.sense.opamp_open_loop_output_ohm;
+    k.reset_switch_ohm = tech.sense.reset_switch_ohm;
+    k.select_delay_s = tech.sense.select_delay_s;
+    k.reset_injection_C = tech.sense.reset_injection_C;
+    k.select_injection_C = tech.sense.select_injection_C;
+    k.mirror_injection_C = tech.sense.mirror_injection_C;
+    k.max_current_A = tech.sense.opamp_max_current_A;
     k.integration_s = tech.sense.integration_time_s;
     k.reset_s = tech.sense.reset_time_s;
     k.period_s = clock_period_s(tech);
@@ -28,29 +35,62 @@ SenseConstants sense_constants(const Technology& tech, bool ideal)
 
 namespace {
 
-/// x' = A x + b for the phase; 3 states (v_o, v_x, v_n).
-void phase_matrix(const SenseConstants& k, double current, double conductance, double tau_n, Eigen::Matrix3d& A,
+/// v_p and v_x as linear functions of the state: v = row . x + constant.
+struct PinRows {
+    Eigen::RowVector3d pin, summing;
+    double pin_constant = 0, summing_constant = 0;
+};
+
+PinRows pin_rows(const SenseConstants& k, const Phase& phase, const OutputNode& node)
+{
+    PinRows r;
+    const double current = phase.current_A, g = phase.conductance_S;
+    const double g_n = node.tau_s > 0 && node.resistance_ohm > 0 ? 1.0 / node.resistance_ohm : 0.0;
+    if (k.output_ohm > 0) {
+        const double g_o = 1.0 / k.output_ohm, d = g_o + g_n + g;
+        r.pin << g_o / d, -g / d, g_n / d;
+        r.pin_constant = current / d;
+    } else {
+        r.pin << 1.0, 0.0, 0.0;  // the ideal source is the pin
+    }
+    r.summing = r.pin + Eigen::RowVector3d(0.0, 1.0, 0.0);
+    r.summing_constant = r.pin_constant;
+    return r;
+}
+
+/// x' = A x + b for the phase; 3 states (v_o, w, v_n).
+void phase_matrix(const SenseConstants& k, const Phase& phase, const OutputNode& node, Eigen::Matrix3d& A,
                   Eigen::Vector3d& b)
 {
     A.setZero();
     b.setZero();
-    const double wp = k.pole_rad_s, a0 = k.gain;
+    const double wp = k.pole_rad_s, a0 = k.gain, current = phase.current_A, g = phase.conductance_S;
     if (k.tia) {
-        const double r = k.feedback_ohm, denominator = 1.0 + conductance * r;
+        const double r = k.feedback_ohm, denominator = 1.0 + g * r;
         A(0, 0) = -wp * (1.0 + a0 / denominator);
         b(0) = -wp * a0 * r * current / denominator;
-        // v_x is algebraic; keep it as a state that tracks nothing (A row of zeros).
-    } else {
-        const double c = k.capacitance_F;
-        A(0, 0) = -wp;
-        A(0, 1) = -wp * a0;
-        A(1, 0) = -wp;
-        A(1, 1) = -wp * a0 - conductance / c;
-        b(1) = current / c;
+        // w is unused; its row stays zero. The node follows v_o.
+        if (node.tau_s > 0) {
+            A(2, 0) = 1.0 / node.tau_s;
+            A(2, 2) = -1.0 / node.tau_s;
+        }
+        return;
     }
-    if (tau_n > 0) {
-        A(2, 0) = 1.0 / tau_n;
-        A(2, 2) = -1.0 / tau_n;
+    const PinRows rows = pin_rows(k, phase, node);
+    const double c = k.capacitance_F;
+    // dv_o/dt = wp (-A0 v_x - v_o)
+    A.row(0) = -wp * a0 * rows.summing;
+    A(0, 0) -= wp;
+    b(0) = -wp * a0 * rows.summing_constant;
+    // C dw/dt = I - G v_x - w / R_sw
+    A.row(1) = -g / c * rows.summing;
+    b(1) = (current - g * rows.summing_constant) / c;
+    if (phase.reset && k.reset_switch_ohm > 0) A(1, 1) -= 1.0 / (k.reset_switch_ohm * c);
+    // dv_n/dt = (v_p - v_n) / tau
+    if (node.tau_s > 0) {
+        A.row(2) = rows.pin / node.tau_s;
+        A(2, 2) -= 1.0 / node.tau_s;
+        b(2) = rows.pin_constant / node.tau_s;
     }
 }
 
@@ -67,35 +107,47 @@ SenseState ideal_step(const SenseConstants& k, const SenseState& x0, double curr
     return x;
 }
 
+/// Without an output node the node is the pin.
+SenseState follow_pin(const SenseConstants& k, SenseState x, const Phase& phase, const OutputNode& node)
+{
+    if (node.tau_s <= 0) x(2) = pin_voltage(k, x, phase, node);
+    return x;
+}
+
 }  // namespace
 
-SenseState propagate(const SenseConstants& k, const SenseState& x0, double current, double conductance, double dt,
-                     double tau_n)
+double pin_voltage(const SenseConstants& k, const SenseState& x, const Phase& phase, const OutputNode& node)
 {
-    if (k.ideal) return ideal_step(k, x0, current, dt);
+    if (k.tia || k.ideal) return x(0);
+    const PinRows rows = pin_rows(k, phase, node);
+    return rows.pin.dot(x) + rows.pin_constant;
+}
+
+SenseState propagate(const SenseConstants& k, const SenseState& x0, const Phase& phase, double dt,
+                     const OutputNode& node)
+{
+    if (k.ideal) return ideal_step(k, x0, phase.current_A, dt);
     if (dt <= 0) return x0;
     Eigen::Matrix3d A;
     Eigen::Vector3d b;
-    phase_matrix(k, current, conductance, tau_n, A, b);
+    phase_matrix(k, phase, node, A, b);
     Eigen::Matrix4d M = Eigen::Matrix4d::Zero();
     M.topLeftCorner<3, 3>() = A * dt;
     M.topRightCorner<3, 1>() = b * dt;
     const Eigen::Matrix4d E = M.exp();
     Eigen::Vector4d y;
     y << x0, 1.0;
-    SenseState x = (E * y).head<3>();
-    if (tau_n <= 0) x(2) = x(0);
-    return x;
+    return follow_pin(k, (E * y).head<3>(), phase, node);
 }
 
-SenseState propagate_numeric(const SenseConstants& k, const SenseState& x0, double current, double conductance,
-                             double dt, double tau_n)
+SenseState propagate_numeric(const SenseConstants& k, const SenseState& x0, const Phase& phase, double dt,
+                             const OutputNode& node)
 {
-    if (k.ideal) return ideal_step(k, x0, current, dt);
+    if (k.ideal) return ideal_step(k, x0, phase.current_A, dt);
     if (dt <= 0) return x0;
     Eigen::Matrix3d A;
     Eigen::Vector3d b;
-    phase_matrix(k, current, conductance, tau_n, A, b);
+    phase_matrix(k, phase, node, A, b);
     // Time in units of dt keeps the stepper's tolerances meaningful at ns scales.
     using State = std::array<double, 3>;
     State x = {x0(0), x0(1), x0(2)};
@@ -109,18 +161,28 @@ SenseState propagate_numeric(const SenseConstants& k, const SenseState& x0, doub
     namespace odeint = boost::numeric::odeint;
     auto stepper = odeint::make_controlled(1e-12, 1e-10, odeint::runge_kutta_dopri5<State>());
     odeint::integrate_adaptive(stepper, system, x, 0.0, 1.0, 1e-3);
-    SenseState out(x[0], x[1], x[2]);
-    if (tau_n <= 0) out(2) = out(0);
-    return out;
+    return follow_pin(k, SenseState(x[0], x[1], x[2]), phase, node);
 }
 
-SenseState reset(const SenseConstants& k, const SenseState& x0, double dt, double tau_n)
+SenseState reset(const SenseConstants& k, const SenseState& x0, double conductance_S, double dt,
+                 const OutputNode& node, bool numeric)
 {
+    if (k.tia) return x0;  // a TIA has no reset: its output follows the input
+    if (!k.ideal && k.reset_switch_ohm > 0) {
+        const Phase phase{0.0, conductance_S, true};
+        return numeric ? propagate_numeric(k, x0, phase, dt, node) : propagate(k, x0, phase, dt, node);
+    }
     SenseState x = x0;
-    if (k.tia) return x;  // a TIA has no reset: its output follows the input
     x(0) = 0.0;
     x(1) = 0.0;
-    x(2) = (k.ideal || tau_n <= 0) ? 0.0 : x0(2) * std::exp(-dt / tau_n);
+    x(2) = (k.ideal || node.tau_s <= 0) ? 0.0 : x0(2) * std::exp(-dt / node.tau_s);
+    return x;
+}
+
+SenseState inject(const SenseConstants& k, SenseState x, double charge_C)
+{
+    if (k.ideal || k.tia || charge_C == 0.0) return x;
+    x(1) += charge_C / k.capacitance_F;
     return x;
 }
 

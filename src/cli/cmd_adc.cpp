@@ -259,7 +259,7 @@ Command add_transfer(CLI::App& parent)
 Command add_netlist(CLI::App& parent)
 {
     struct Flags {
-        std::string design, tech, corner = "TT", circuits, out, kind = "conversion";
+        std::string design, tech, corner = "TT", circuits, out, kind = "conversion", circuit = "transistor";
         double mac = 0.0, temperature = 27.0;
         bool inline_library = false;
         CLI::Option* mac_option = nullptr;
@@ -273,6 +273,11 @@ Command add_netlist(CLI::App& parent)
     app->add_option("--temp", flags->temperature, "Temperature, C")->capture_default_str();
     app->add_option("--kind", flags->kind, "conversion | mac (MAC integrator only)")
         ->check(CLI::IsMember({"conversion", "mac"}));
+    app->add_option("--circuit", flags->circuit,
+                    "transistor: OTA integrators, switches, conveyor, BSIM4 access devices; macro: the single-pole "
+                    "macromodels")
+        ->check(CLI::IsMember({"transistor", "macro"}))
+        ->capture_default_str();
     app->add_flag("--inline", flags->inline_library, "Paste the subcircuit library and model card (self-contained file)");
     app->add_option("--circuits", flags->circuits, "The circuits/ directory (default: found automatically)");
     app->add_option("--out", flags->out, "Output .cir file")->required();
@@ -281,6 +286,7 @@ Command add_netlist(CLI::App& parent)
                 const Technology tech = technology_for(record, flags->design, flags->tech);
                 spice::NetlistOptions options;
                 options.kind = flags->kind;
+                options.circuit = flags->circuit;
                 options.mac_value = flags->mac_option->count() ? flags->mac
                                                                : 0.5 * (record.design.levels.lo + record.design.levels.hi);
                 options.corner = flags->corner;

@@ -9,6 +9,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::string_view kReadc = "ReADC, Nat. Commun. 2025 (Pt/TaOx/Ta)";
 constexpr std::string_view kYang = "Yang et al., Nat. Commun. 2025";
 constexpr std::string_view kChoice = "choice";
+/// Block parameters of the transistor-level circuit: what `nladc calibrate` extracts from
+/// the circuits/ testbenches for the default 4-bit design at TT, 27 C (circuits/README.md).
+constexpr std::string_view kExtracted = "extracted: circuits/ testbenches, default design, TT 27 C";
 }  // namespace
 
 const ParamTable<DeviceParams>& device_table()
@@ -77,14 +80,36 @@ const ParamTable<SenseParams>& sense_table()
         {"swing_fraction", &S::swing_fraction, "", "auto sizing: share of the output swing the top threshold uses",
          kChoice, 0.01, 1},
         {"output_swing_V", &S::output_swing_V, "V", "largest output excursion from the reset level",
-         "choice (1.2 V supply)", 1e-3, 10},
-        {"opamp_gain", &S::opamp_gain, "V/V", "op-amp DC gain A0 (1000 = 60 dB)", "choice (<= 60 dB)", 1, 1e12},
-        {"opamp_gbw_Hz", &S::opamp_gbw_Hz, "Hz", "op-amp gain-bandwidth product (single pole)", kChoice, 1e3, 1e15},
+         kExtracted, 1e-3, 10},
+        {"opamp_gain", &S::opamp_gain, "V/V", "op-amp DC gain A0", kExtracted, 1, 1e12},
+        {"opamp_gbw_Hz", &S::opamp_gbw_Hz, "Hz", "op-amp gain-bandwidth product (single pole)", kExtracted, 1e3, 1e15},
         {"opamp_output_resistance_ohm", &S::opamp_output_resistance_ohm, "ohm",
-         "op-amp output resistance (drives the shared ramp line)", "choice (line buffer)", 0, 1e9},
-        {"opamp_power_W", &S::opamp_power_W, "W", "static power of one op-amp", kChoice, 0, 1},
+         "isolation resistor between the op-amp and its output node (the shared ramp line, the MAC comparator node)",
+         "choice (integrator_ota rout)", 0, 1e9},
+        {"opamp_power_W", &S::opamp_power_W, "W", "static power of one op-amp", kExtracted, 0, 1},
         {"column_mirror_gain", &S::column_mirror_gain, "", "gain of the mirror subtracting the G- column current",
-         kChoice, 0.5, 1.5},
+         kExtracted, 0.5, 1.5},
+        {"reset_switch_ohm", &S::reset_switch_ohm, "ohm", "on-resistance of the reset switch across the integrating capacitor",
+         "choice (R C << reset time)", 1e-3, 1e9},
+        {"select_delay_s", &S::select_delay_s, "s",
+         "the column-select switches open this long after the rows return to VCM (the column current has died "
+         "away, so opening them disturbs less)", kChoice, 0, 1e-3},
+        {"select_switch_ohm", &S::select_switch_ohm, "ohm",
+         "on-resistance of the column-select switch in series with each MAC column and the replica column", kChoice, 0,
+         1e9},
+        {"reset_injection_C", &S::reset_injection_C, "C",
+         "charge the opening reset switch leaves on the integrating capacitor (u += Q/C)", kExtracted, -1e-9, 1e-9},
+        {"select_injection_C", &S::select_injection_C, "C",
+         "charge an opening column-select switch leaves on the integrating capacitor (u += Q/C)", kExtracted, -1e-9,
+         1e-9},
+        {"mirror_injection_C", &S::mirror_injection_C, "C",
+         "charge the opening G- mirror output switch leaves on the MAC integrator's capacitor", kExtracted, -1e-9,
+         1e-9},
+        {"opamp_open_loop_output_ohm", &S::opamp_open_loop_output_ohm, "ohm",
+         "the op-amp's own output resistance near its crossover (~1/gm of a Miller OTA's output stage), inside the "
+         "feedback loop; 0 = ideal source", kExtracted, 0, 1e6},
+        {"opamp_max_current_A", &S::opamp_max_current_A, "A",
+         "current the op-amp output can sink (class-A bias); 0 = unlimited", kExtracted, 0, 1},
     };
     return table;
 }
@@ -97,6 +122,9 @@ const ParamTable<ComparatorParams>& comparator_table()
         {"offset_sigma_V", &C::offset_sigma_V, "V", "mismatch offset sigma (Monte Carlo)",
          "choice (StrongARM, 65 nm: 1-3 mV)", 0, 1},
         {"noise_sigma_V", &C::noise_sigma_V, "V", "input-referred noise per decision", kChoice, 0, 1},
+        {"offset_per_mismatch", &C::offset_per_mismatch, "V/V",
+         "input-referred offset per volt of threshold mismatch dvt_p - dvt_n of the input pair (SPICE chips)",
+         kExtracted, 0, 10},
         {"hysteresis_V", &C::hysteresis_V, "V", "hysteresis: switching thresholds at +-h/2", kChoice, 0, 1},
         {"regeneration_tau_s", &C::regeneration_tau_s, "s", "latch regeneration time constant", kChoice, 0, 1e-6},
         {"resolve_time_s", &C::resolve_time_s, "s", "time from the clock edge until the counter samples the latch",
@@ -138,14 +166,33 @@ const ParamTable<SpiceParams>& spice_table()
          "circuits/README.md"},
         {"model_library", &P::model_library, "", "MOSFET model card defining nch and pch; {corner} becomes tt, ff or ss; empty = circuits/models/generic65_{corner}.lib",
          kChoice},
-        {"access_model", &P::access_model, "", "1T1R access transistor model: level1 (nacc, fitted to the BSIM4 R_on, ~3x faster) or bsim4 (nch)",
-         "circuits/models/generic65_*.lib", -kInf, kInf, {"level1", "bsim4"}},
+        {"access_model", &P::access_model, "", "1T1R access transistor of the macromodel testbench (--circuit macro): level1 (nacc, fitted to the BSIM4 R_on, ~3x faster) or bsim4 (nch); the transistor-level testbench always uses nch",
+         "circuits/models/nacc_level1_*.lib", -kInf, kInf, {"level1", "bsim4"}},
         {"access_width_m", &P::access_width_m, "m", "1T1R access transistor width", "circuits/README.md (R_on ~ 200 Ohm)", 1e-8, 1e-3},
         {"access_length_m", &P::access_length_m, "m", "1T1R access transistor length", "circuits/README.md", 1e-8, 1e-3},
         {"word_line_V", &P::word_line_V, "V", "boosted word-line level of the 1T1R cells", "circuits/README.md", 0, 5},
-        {"reset_switch_ohm", &P::reset_switch_ohm, "ohm", "integrator reset switch on-resistance", kChoice, 1e-3, 1e9},
-        {"column_switch_ohm", &P::column_switch_ohm, "ohm", "column-select switch on-resistance (not in the behavioral model)", kChoice, 1e-3, 1e9},
+        {"switch_ron_width_ohm_m", &P::switch_ron_width_ohm_m, "ohm m",
+         "transmission gate (wn:wp = 1:3, L = 60 nm) on-resistance times total width at VCM: sizes the switches",
+         "measured: circuits/README.md tgate", 1e-9, 1},
+        {"select_ron_width_ohm_m", &P::select_ron_width_ohm_m, "ohm m",
+         "boosted NMOS select switch (gate at word_line_V, L = 60 nm) on-resistance times width at VCM",
+         "measured: circuits/README.md select_switch", 1e-9, 1},
+        {"ota_unit_capacitance_F", &P::ota_unit_capacitance_F, "F",
+         "integrating capacitance one unit of OTA output stage serves: k = max(1, C / this)", "circuits/README.md ota_miller",
+         1e-15, 1},
+        {"mirror_unit_current_A", &P::mirror_unit_current_A, "A",
+         "G- column current one unit of the current conveyor carries: k = rows g_min V_read / this",
+         "circuits/README.md current_conveyor", 1e-9, 1},
+        {"mirror_tail_s", &P::mirror_tail_s, "s",
+         "the G- conveyor's output switch opens this long after the MAC integration: the tail of its lagging "
+         "response returns the charge the lag withheld at the start",
+         "circuits/README.md current_conveyor (settles in ~0.3 ns)", 0, 1e-6},
         {"max_step_s", &P::max_step_s, "s", "transient time-step limit", kChoice, 1e-15, 1e-6},
+        {"edge_time_s", &P::edge_time_s, "s", "rise and fall time of the row drivers and clocks (linear ramps)", kChoice,
+         1e-13, 1e-9},
+        {"reltol", &P::reltol, "", "ngspice relative tolerance: node voltages are resolved to reltol |V| + vntol",
+         kChoice, 1e-9, 1e-2},
+        {"vntol", &P::vntol, "V", "ngspice absolute voltage tolerance", kChoice, 1e-12, 1e-2},
         {"supply_V", &P::supply_V, "V", "supply of the comparator and logic", "generic 65 nm", 0.1, 10},
         {"common_mode_V", &P::common_mode_V, "V", "integrator reference: rows sit at VCM + x V_read", kChoice, 0, 10},
     };
@@ -172,12 +219,14 @@ std::pair<std::string, std::string> find_technology_violation(const Technology& 
         return {"array.replica_column", fmt::format("{} collides with the MAC pair at columns {} and {}",
                                                     a.replica_column, a.mac_column, a.mac_column + 1)};
     const double period = clock_period_s(t);
-    const double busy = t.sense.reset_time_s + t.sense.integration_time_s + t.comparator.resolve_time_s;
+    const double busy =
+        t.sense.reset_time_s + t.sense.integration_time_s + t.sense.select_delay_s + t.comparator.resolve_time_s;
     if (t.sense.mode == "integrator" && busy >= period)
         return {"sense.integration_time_s",
-                fmt::format("reset {:g} s + integration {:g} s + comparator resolve {:g} s do not fit the {:g} s "
-                            "clock period",
-                            t.sense.reset_time_s, t.sense.integration_time_s, t.comparator.resolve_time_s, period)};
+                fmt::format("reset {:g} s + integration {:g} s + select delay {:g} s + comparator resolve {:g} s do "
+                            "not fit the {:g} s clock period",
+                            t.sense.reset_time_s, t.sense.integration_time_s, t.sense.select_delay_s,
+                            t.comparator.resolve_time_s, period)};
     if (t.comparator.resolve_time_s >= period)
         return {"comparator.resolve_time_s",
                 fmt::format("{:g} s is not shorter than the clock period {:g} s", t.comparator.resolve_time_s, period)};

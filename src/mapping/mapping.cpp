@@ -107,7 +107,11 @@ ReplicaDesign map_levels(const LevelSet& levels, const Technology& tech, const M
                 ++clipped;
                 continue;
             }
-            const int n = static_cast<int>(std::ceil(g / device.g_max_S - 1e-12));
+            int n = static_cast<int>(std::ceil(g / device.g_max_S - 1e-12));
+            if (k < options.cells_per_step.size()) {
+                const int kept = options.cells_per_step[k];
+                if (kept >= n && g / kept >= device.g_min_S) n = kept;
+            }
             if (n > 1) ++split;
             for (int c = 0; c < n; ++c) step_cells[k].push_back(g / n);
         }
@@ -133,9 +137,12 @@ ReplicaDesign map_levels(const LevelSet& levels, const Technology& tech, const M
                                        options.calibration_cells));
     if (options.match_load && !design.unit_grid && row < design.rows_available) {
         const int loads = design.rows_available - row;
-        while (row < design.rows_available) design.cells.push_back({row++, device.g_min_S, "load", -1});
-        design.notes.push_back(fmt::format("{} unused rows programmed to g_min as load cells (matched integrator load)",
-                                           loads));
+        const double each = options.load_total_S
+                                ? std::clamp(*options.load_total_S / loads, device.g_min_S, device.g_max_S)
+                                : device.g_min_S;
+        while (row < design.rows_available) design.cells.push_back({row++, each, "load", -1});
+        design.notes.push_back(fmt::format("{} unused rows programmed to {:.4g} uS as load cells (matched integrator load)",
+                                           loads, each * 1e6));
     }
 
     const double lsb = levels.lsb();
@@ -147,6 +154,22 @@ ReplicaDesign map_levels(const LevelSet& levels, const Technology& tech, const M
     const std::string sizing = size_sense(design.tech, levels.hi / s);
     if (!sizing.empty()) design.notes.push_back(sizing);
     return design;
+}
+
+std::vector<int> cells_per_step(const ReplicaDesign& design)
+{
+    std::vector<int> counts(design.levels.thresholds.size(), 0);
+    for (const ReplicaCell& cell : design.cells)
+        if (cell.role == "step" && cell.step >= 1 && cell.step <= static_cast<int>(counts.size())) ++counts[cell.step - 1];
+    return counts;
+}
+
+double load_conductance_S(const ReplicaDesign& design)
+{
+    double total = 0.0;
+    for (const ReplicaCell& cell : design.cells)
+        if (cell.role == "load") total += cell.target_S;
+    return total;
 }
 
 }  // namespace nladc

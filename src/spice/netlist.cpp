@@ -11,6 +11,7 @@
 #include "nladc/core/error.hpp"
 #include "nladc/core/version.hpp"
 #include "nladc/io/atomic_file.hpp"
+#include "nladc/spice/library.hpp"
 
 namespace nladc::spice {
 
@@ -49,6 +50,26 @@ fs::path find_circuits(const std::string& explicit_dir)
                             list));
 }
 
+SenseSizing sense_sizing(const Technology& tech)
+{
+    const SpiceParams& sp = tech.spice;
+    SenseSizing size;
+    size.ota_k = std::max(1.0, tech.sense.capacitance_F / sp.ota_unit_capacitance_F);
+    size.mirror_k = std::max(0.25, tech.array.rows * tech.device.g_min_S * tech.array.v_read_V / sp.mirror_unit_current_A);
+    // A transmission gate of total width W has R_on = switch_ron_width_ohm_m / W; wn:wp = 1:3.
+    auto split = [&](double ohm, double& wn, double& wp) {
+        const double width = sp.switch_ron_width_ohm_m / ohm;
+        wn = 0.25 * width;
+        wp = 0.75 * width;
+    };
+    split(tech.sense.reset_switch_ohm, size.reset_wn_m, size.reset_wp_m);
+    // A boosted NMOS select switch of width W has R_on = select_ron_width_ohm_m / W.
+    size.select_w_m = sp.select_ron_width_ohm_m / std::max(tech.sense.select_switch_ohm, 0.05);
+    // The mirror output switch carries a current source: 50 ohm is plenty.
+    size.mirror_switch_w_m = sp.select_ron_width_ohm_m / 50.0;
+    return size;
+}
+
 SpiceChip nominal_spice_chip(const ReplicaDesign& design, const Technology& tech)
 {
     SpiceChip chip;
@@ -79,6 +100,13 @@ public:
         if (start > points_.back().first) points_.push_back({start, last_level});
         points_.push_back({start + edge_, level});
     }
+    /// The same waveform with every level multiplied by `factor`.
+    Waveform scaled(double factor) const
+    {
+        Waveform w = *this;
+        for (auto& point : w.points_) point.second *= factor;
+        return w;
+    }
     std::string pwl() const
     {
         std::string out = "PWL(";
@@ -92,23 +120,70 @@ private:
     std::vector<std::pair<double, double>> points_;
 };
 
+/// A logic control and its complement (the transmission gates need both).
+struct Clock {
+    Clock(double initial, double vdd, double edge_s) : high(initial, edge_s), low(vdd - initial, edge_s), vdd_(vdd) {}
+    void set(double t, bool on)
+    {
+        high.set(t, on ? vdd_ : 0.0);
+        low.set(t, on ? 0.0 : vdd_);
+    }
+    Waveform high, low;
+
+private:
+    double vdd_;
+};
+
 std::string lower(std::string text)
 {
     for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return text;
 }
 
-std::string include_or_inline(const fs::path& file, bool inline_library)
-{
-    if (!fs::is_regular_file(file)) throw Error(fmt::format("{}: no such library file", file.string()));
-    if (!inline_library) return fmt::format(".include \"{}\"\n", file.string());
-    std::string text = io::read_file(file);
-    if (!text.empty() && text.back() != '\n') text += '\n';
-    return fmt::format("* ---- inlined from {} ----\n{}* ---- end of {} ----\n", file.filename().string(), text,
-                       file.filename().string());
-}
 
 }  // namespace
+
+std::vector<fs::path> testbench_libraries(const Technology& tech, const NetlistOptions& options)
+{
+    const fs::path circuits = find_circuits(options.circuits_dir);
+    const SpiceParams& sp = tech.spice;
+    const fs::path cells_library = circuits / "nladc_cells.lib";
+    const fs::path comparator_library = sp.comparator_library.empty() ? cells_library : fs::path(sp.comparator_library);
+    std::string model = sp.model_library.empty() ? (circuits / "models" / "generic65_{corner}.lib").string()
+                                                 : sp.model_library;
+    if (const auto at = model.find("{corner}"); at != std::string::npos) model.replace(at, 8, lower(options.corner));
+    std::vector<fs::path> libraries = {cells_library};
+    if (comparator_library != cells_library) libraries.push_back(comparator_library);
+    libraries.push_back(model);
+    // The macromodel's level-1 access transistor has its own card (a BSIM4 card stays BSIM4).
+    if (options.circuit == "macro" && sp.access_model == "level1" && tech.device.cell_type == "1T1R")
+        libraries.push_back(circuits / "models" / fmt::format("nacc_level1_{}.lib", lower(options.corner)));
+    for (const fs::path& library : libraries)
+        if (!fs::is_regular_file(library)) throw Error(fmt::format("{}: no such library file", library.string()));
+    return libraries;
+}
+
+std::string testbench_preamble(const Technology& tech, const NetlistOptions& options,
+                               const std::vector<fs::path>& libraries)
+{
+    std::string n;
+    if (!options.inline_library)
+        for (const fs::path& library : libraries) n += fmt::format(".include \"{}\"\n", library.string());
+    n += fmt::format(".temp {:g}\n", options.temperature_C);
+    n += fmt::format(".options method=trap reltol={:.3g} vntol={:.3g} abstol=1e-12\n", tech.spice.reltol,
+                     tech.spice.vntol);
+    return n;
+}
+
+void finish_testbench(std::string& text, std::size_t library_at, const std::vector<fs::path>& libraries,
+                      const NetlistOptions& options)
+{
+    if (!options.inline_library) return;
+    std::string pasted = "* ---- the parts of the libraries this testbench uses ----\n";
+    pasted += used_library_text(libraries, text, "generated testbench");
+    if (!pasted.empty() && pasted.back() != '\n') pasted += '\n';
+    text.insert(library_at, pasted);
+}
 
 Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, const SpiceChip& chip,
                          const NetlistOptions& options)
@@ -127,6 +202,9 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     if (!comparator_only && !mac_only && options.kind != "conversion")
         throw UsageError(fmt::format("netlist kind '{}' is not conversion, mac or comparator", options.kind));
     if (!comparator_only && !options.mac_value) throw UsageError("a conversion or MAC netlist needs a MAC value");
+    const bool transistor = options.circuit == "transistor";
+    if (!transistor && options.circuit != "macro")
+        throw UsageError(fmt::format("circuit '{}' is not transistor or macro", options.circuit));
 
     const fs::path circuits = find_circuits(options.circuits_dir);
     const SenseParams& sense = tech.sense;
@@ -139,7 +217,7 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     const int steps_total = static_cast<int>(design.levels.thresholds.size());
     const int steps = mac_only || comparator_only ? 0
                                                   : (options.last_step > 0 ? std::min(options.last_step, steps_total) : steps_total);
-    const double vcm = sp.common_mode_V, vdd = sp.supply_V, edge = 10e-12;
+    const double vcm = sp.common_mode_V, vdd = sp.supply_V, edge = sp.edge_time_s;
     const double tr = sense.reset_time_s, ti = sense.integration_time_s, period = 1.0 / tech.counter.clock_hz;
     const double compare = period - cmp.resolve_time_s;
     const double mac_end = tr + ti;
@@ -164,22 +242,16 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     n += fmt::format("* chip: V_read {:.9g} V, wire {:.9g} ohm/segment, comparator offset {:.9g} V\n", chip.v_read_V,
                      chip.wire_resistance_ohm, chip.comparator_offset_V);
 
-    const fs::path cells_library = circuits / "nladc_cells.lib";
-    const fs::path comparator_library = sp.comparator_library.empty() ? cells_library : fs::path(sp.comparator_library);
-    std::string model = sp.model_library.empty() ? (circuits / "models" / "generic65_{corner}.lib").string()
-                                                 : sp.model_library;
-    if (const auto at = model.find("{corner}"); at != std::string::npos) model.replace(at, 8, lower(corner));
-    n += include_or_inline(cells_library, options.inline_library);
-    if (comparator_library != cells_library) n += include_or_inline(comparator_library, options.inline_library);
-    n += include_or_inline(model, options.inline_library);
-    n += fmt::format(".temp {:g}\n", options.temperature_C);
-    // reltol 1e-4 keeps voltages to ~0.1 mV at the comparator inputs (0.01 LSB is ~0.3 mV
-    // at 4 bits); tighter settings cost 30x in run time and can stall the time step.
-    n += ".options method=trap reltol=1e-4 vntol=1e-6 abstol=1e-12\n";
-    n += "* column-select switch: 1/ron while V(ctrl) > 0.6 V (smooth, like the reset switch)\n";
-    n += ".subckt nladc_switch a b ctrl params: ron=1 roff=1e12\n";
-    n += "B1 a b I = V(a,b) * (({1/roff}) + ({1/ron - 1/roff}) * 0.5 * (1 + tanh((V(ctrl) - 0.6) / 0.01)))\n";
-    n += ".ends nladc_switch\n";
+    const std::vector<fs::path> libraries = testbench_libraries(tech, options);
+    const bool level1_access = !transistor && sp.access_model == "level1" && tech.device.cell_type == "1T1R";
+    const std::size_t library_at = n.size();
+    n += testbench_preamble(tech, options, libraries);
+    if (!transistor) {
+        n += "* column-select switch: 1/ron while V(ctrl) > 0.6 V (smooth, like the reset switch)\n";
+        n += ".subckt nladc_switch a b ctrl params: ron=1 roff=1e12\n";
+        n += "B1 a b I = V(a,b) * (({1/roff}) + ({1/ron - 1/roff}) * 0.5 * (1 + tanh((V(ctrl) - 0.6) / 0.01)))\n";
+        n += ".ends nladc_switch\n";
+    }
     n += fmt::format("Vdd vdd 0 {:.9g}\nVcm vcm 0 {:.9g}\n", vdd, vcm);
 
     // Compare edges and what is read when.
@@ -294,7 +366,7 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         const bool sinh = device.iv_alpha_per_V > 0;
         auto cell = [&](int i, int c, double g) {
             const std::string name = fmt::format("Xc{}_{} r{}_{} k{}_{}", i, c, i, c, c, i);
-            const std::string kind = sp.access_model == "bsim4" ? "cell_1t1r" : "cell_1t1r_fast";
+            const std::string kind = level1_access ? "cell_1t1r_fast" : "cell_1t1r";
             if (one_t)
                 return fmt::format("{} wl {} g={:.9g}{} wacc={:.9g} lacc={:.9g}\n", name,
                                    sinh ? kind + "_sinh" : kind, g,
@@ -317,40 +389,81 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
             if (c != plus && c != minus && c != replica) n += fmt::format("Vbg{} s{} vcm 0\n", c, c);
         }
 
-        // Phase controls.
-        Waveform rst_mac(vdd, edge), sel_mac(vdd, edge), rst_ref(vdd, edge), sel_ref(0.0, edge), clk(0.0, edge);
-        rst_mac.set(tr, 0.0);
-        sel_mac.set(mac_end, 0.0);
+        // Phase controls (the transistor-level switches also get their complements).
+        Clock rst_mac(vdd, vdd, edge), sel_mac(vdd, vdd, edge), sel_mirror(vdd, vdd, edge), rst_ref(vdd, vdd, edge),
+            sel_ref(0.0, vdd, edge);
+        Waveform clk(0.0, edge);
+        rst_mac.set(tr, false);
+        // The select switches open sense.select_delay_s after the rows return to VCM, when
+        // the column current has died away.
+        const double select_open = ti + sense.select_delay_s;
+        sel_mac.set(tr + select_open, false);
+        // The conveyor lags the G- current by tau_m; its output switch stays closed for
+        // spice.mirror_tail_s after the rows return to VCM, so the tail of its response
+        // returns the charge the lag withheld at the start (exact for a linear lag).
+        sel_mirror.set(mac_end + sp.mirror_tail_s, false);
         for (int k = 1; k <= steps; ++k) {
             const double t0 = step_start[static_cast<std::size_t>(k - 1)];
-            rst_ref.set(t0, vdd);
-            sel_ref.set(t0, vdd);
-            rst_ref.set(t0 + tr, 0.0);
-            sel_ref.set(t0 + tr + ti, 0.0);
+            rst_ref.set(t0, true);
+            sel_ref.set(t0, true);
+            rst_ref.set(t0 + tr, false);
+            sel_ref.set(t0 + tr + select_open, false);
             clk.set(t0 + compare, vdd);
             clk.set(t0 + period - edge, 0.0);
         }
-        if (steps == 0) rst_ref.set(mac_end, vdd);
-        n += fmt::format("Vrst_mac rst_mac 0 {}\nVsel_mac sel_mac 0 {}\n", rst_mac.pwl(), sel_mac.pwl());
-        if (!mac_only) n += fmt::format("Vrst_ref rst_ref 0 {}\nVsel_ref sel_ref 0 {}\nVclk clk 0 {}\n", rst_ref.pwl(),
-                                        sel_ref.pwl(), clk.pwl());
+        if (steps == 0) rst_ref.set(mac_end, true);
+        // Reset switches are transmission gates (a clock and its complement); the select
+        // switches are NMOS on the boosted word-line level.
+        auto sources = [&](const std::string& name, const Clock& c, bool boosted) {
+            if (!transistor) return fmt::format("V{} {} 0 {}\n", name, name, c.high.pwl());
+            if (boosted) return fmt::format("V{} {} 0 {}\n", name, name, c.high.scaled(sp.word_line_V / vdd).pwl());
+            return fmt::format("V{} {} 0 {}\nV{}_b {}_b 0 {}\n", name, name, c.high.pwl(), name, name, c.low.pwl());
+        };
+        n += sources("rst_mac", rst_mac, false) + sources("sel_mac", sel_mac, true);
+        if (transistor) n += sources("sel_mirror", sel_mirror, true);
+        if (!mac_only)
+            n += sources("rst_ref", rst_ref, false) + sources("sel_ref", sel_ref, true) + fmt::format("Vclk clk 0 {}\n", clk.pwl());
 
-        // Sense: MAC integrator with the G- current mirrored out; replica integrator.
-        const std::string integrator_params =
-            fmt::format("c={:.9g} a0={:.9g} gbw={:.9g} rout={:.9g} vcm={:.9g} ron={:.9g} vlo=0 vhi={:.9g}",
-                        sense.capacitance_F, sense.opamp_gain, sense.opamp_gbw_Hz, sense.opamp_output_resistance_ohm,
-                        vcm, sp.reset_switch_ohm, vdd);
+        // Sense: the G+ column through its select switch into the MAC summing node, the G-
+        // column's current mirrored out of it; the replica column into its own integrator.
         n += "* sense: MAC pair -> summing node (G- mirrored out), replica -> its own integrator\n";
-        n += fmt::format("Xsw_p s{} sum_mac sel_mac nladc_switch ron={:.9g}\n", plus, sp.column_switch_ohm);
-        n += fmt::format("Xsw_m s{} sense_m sel_mac nladc_switch ron={:.9g}\n", minus, sp.column_switch_ohm);
-        n += "Vsense_m sense_m vcm 0\n";
-        n += fmt::format("Fmirror sum_mac 0 Vsense_m {:.9g}\n", sense.column_mirror_gain);
-        n += fmt::format("Xint_mac sum_mac out_mac rst_mac integrator {}\n", integrator_params);
+        if (transistor) {
+            const SenseSizing size = sense_sizing(tech);
+            const std::string integrator_params =
+                fmt::format("c={:.9g} k={:.6g} rout={:.9g} wn_rst={:.6g} wp_rst={:.6g}", sense.capacitance_F, size.ota_k,
+                            sense.opamp_output_resistance_ohm, size.reset_wn_m, size.reset_wp_m);
+            const std::string select = fmt::format("select_switch w={:.6g}", size.select_w_m);
+            n += fmt::format("Xsw_p s{} sum_mac sel_mac {}\n", plus, select);
+            // The G- column reaches the conveyor through a select switch like the G+ column's,
+            // so both see the same series resistance.
+            n += fmt::format("Xsw_n s{} conveyor_in sel_mac {}\n", minus, select);
+            n += fmt::format("Xmirror conveyor_in mirror_out vcm vdd 0 current_conveyor k={:.6g}\n", size.mirror_k);
+            // The mirror output is a current source: its switch's R_on does not matter.
+            n += fmt::format("Xsw_m mirror_out sum_mac sel_mirror select_switch w={:.6g}\n", size.mirror_switch_w_m);
+            n += fmt::format("Xint_mac sum_mac out_mac rst_mac rst_mac_b vcm vdd 0 integrator_ota {}\n", integrator_params);
+            if (!mac_only) {
+                n += fmt::format("Xsw_r s{} sum_ref sel_ref {}\n", replica, select);
+                n += fmt::format("Xint_ref sum_ref ramp rst_ref rst_ref_b vcm vdd 0 integrator_ota {}\n", integrator_params);
+            }
+        } else {
+            const std::string integrator_params =
+                fmt::format("c={:.9g} a0={:.9g} gbw={:.9g} rout={:.9g} vcm={:.9g} ron={:.9g} vlo=0 vhi={:.9g}",
+                            sense.capacitance_F, sense.opamp_gain, sense.opamp_gbw_Hz, sense.opamp_output_resistance_ohm,
+                            vcm, sense.reset_switch_ohm, vdd);
+            const double select_ohm = std::max(sense.select_switch_ohm, rw_min);
+            n += fmt::format("Xsw_p s{} sum_mac sel_mac nladc_switch ron={:.9g}\n", plus, select_ohm);
+            n += fmt::format("Xsw_n s{} sense_m sel_mac nladc_switch ron={:.9g}\n", minus, select_ohm);
+            n += "Vsense_m sense_m vcm 0\n";
+            n += fmt::format("Fmirror sum_mac 0 Vsense_m {:.9g}\n", sense.column_mirror_gain);
+            n += fmt::format("Xint_mac sum_mac out_mac rst_mac integrator {}\n", integrator_params);
+            if (!mac_only) {
+                n += fmt::format("Xsw_r s{} sum_ref sel_ref nladc_switch ron={:.9g}\n", replica, select_ohm);
+                n += fmt::format("Xint_ref sum_ref ramp rst_ref integrator {}\n", integrator_params);
+            }
+        }
         n += fmt::format("Riso out_mac cmp_mac {:.9g}\nCnode cmp_mac 0 {:.9g}\n", std::max(isolation, rw_min),
                          node_extra_cap);
         if (!mac_only) {
-            n += fmt::format("Xsw_r s{} sum_ref sel_ref nladc_switch ron={:.9g}\n", replica, sp.column_switch_ohm);
-            n += fmt::format("Xint_ref sum_ref ramp rst_ref integrator {}\n", integrator_params);
             n += "* the ramp line: hold capacitors and wire of all columns, the other comparators\n";
             n += fmt::format("Cline ramp 0 {:.9g}\n", columns * node_extra_cap);
             n += other_comparators();
@@ -380,6 +493,7 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     // .control block without `run` still lets `ngspice -b` run the analysis).
     n += ".control\nset num_threads=1\n.endc\n";
     n += ".end\n";
+    finish_testbench(n, library_at, libraries, options);
     return net;
 }
 

@@ -206,10 +206,12 @@ TEST_CASE("closed-form energy agrees with the behavioral model", "[area]")
 {
     AreaParams closed;
     closed.behavioral_max_bits = 0;
-    // Ohmic 0T1R cells and ideal wires: the behavioral replica current is V_read G_ref(k) exactly.
+    // Ohmic 0T1R cells, ideal wires and select switches: the behavioral replica current is
+    // V_read G_ref(k) exactly.
     Technology clean;
     clean.device.cell_type = "0T1R";
     clean.array.wire_resistance_ohm = 0;
+    clean.sense.select_switch_ohm = 0;
     for (const Technology& tech : {clean, Technology{}}) {
         const NlAdcBreakdown a = breakdown(compare_adc_costs(tech, {4}, kCircuits), 4);
         const NlAdcBreakdown b = breakdown(compare_adc_costs(tech, {4}, kCircuits, closed), 4);

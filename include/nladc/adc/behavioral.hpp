@@ -72,6 +72,14 @@ double comparator_node_capacitance(const Technology& tech);
 /// when the input impedances are matched, else 0.
 double mac_isolation_resistance(const Technology& tech);
 
+/// The sense integrator alone, as the behavioral model simulates it: a column Norton
+/// source (current_A, conductance_S) reaches the summing node through the select switch;
+/// the MAC timeline (reset charge, integration for T, select delay and charge, hold)
+/// drives an output resistance into a capacitance (the ramp line: R_out and
+/// columns x comparator_node_capacitance). Returns u (V) at the first compare edge.
+/// Block extraction (spice/blocks.hpp) fits the op-amp's parameters with it.
+double integrator_output_V(const Technology& tech, double current_A, double conductance_S);
+
 /// Calibrated behavioral parameters (fitted by `nladc calibrate` against SPICE):
 /// global, physical corrections on top of the technology model; all neutral by default.
 ///   offset_V                     added to the comparator's input-referred offset
@@ -120,6 +128,7 @@ struct PreparedColumn {
     Eigen::VectorXd difference_S;     ///< plus - mirror * minus
     double norton_conductance_S = 0.0;
     double response_V_per_A = 0.0;    ///< MAC output per ampere at this Norton conductance
+    double offset_V = 0.0;            ///< MAC output at zero current (switch charge injection)
 };
 
 class BehavioralAdc {

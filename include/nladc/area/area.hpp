@@ -26,18 +26,13 @@
 #include <vector>
 
 #include "nladc/device/technology.hpp"
+#include "nladc/spice/library.hpp"
 
 namespace nladc {
 
-/// One MOSFET of a subcircuit, with every parameter expression evaluated.
-struct Transistor {
-    std::string name;          ///< instance path, e.g. "m1" or "x1.m3" (lower case)
-    std::string model;         ///< model name, e.g. "nch"
-    double width_m = 0.0;      ///< total gate width W (all fingers)
-    double length_m = 0.0;     ///< gate length L
-    double multiplier = 1.0;   ///< m: identical devices in parallel
-    int fingers = 1;           ///< nf: fingers sharing diffusions (each W / nf wide)
-};
+/// One MOSFET of a subcircuit, with every parameter expression evaluated (name, model,
+/// width_m, length_m, multiplier, fingers): the SPICE library reader's record.
+using Transistor = spice::Mosfet;
 
 /// Layout constants in units of F_s (NeuroSim V1.4 constant.h unless marked choice).
 struct LayoutRules {
@@ -162,7 +157,8 @@ enum class GateKind { inv, nand, nor };
 /// MOSFETs of `subckt` in a SPICE library, following X instances into the library's
 /// other subcircuits (parameters, .param, {expressions} and suffixes such as 1u, 60n,
 /// meg are evaluated). Throws InputError naming the file and line when the file cannot
-/// be read, the subcircuit is missing, or a W/L is absent or not evaluable.
+/// be read, the subcircuit is missing, or a W/L is absent or not evaluable
+/// (spice::subckt_mosfets of spice::read_library).
 std::vector<Transistor> read_subckt_transistors(const std::filesystem::path& library, const std::string& subckt);
 
 /// Footprint of one device (see the header comment), m^2.

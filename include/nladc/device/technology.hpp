@@ -56,18 +56,27 @@ struct SenseParams {
     double capacitance_F = 0.0;          ///< integrating capacitor C; 0 = sized at mapping (swing_fraction)
     double tia_resistance_ohm = 0.0;     ///< TIA feedback resistor; 0 = sized at mapping
     double swing_fraction = 0.7;         ///< auto sizing: the top threshold uses this share of output_swing_V
-    double output_swing_V = 0.8;         ///< largest output excursion from the reset level
-    double opamp_gain = 1000.0;          ///< DC gain A0 (V/V); 1000 = 60 dB
-    double opamp_gbw_Hz = 2e9;           ///< gain-bandwidth product (single-pole op-amp)
-    double opamp_output_resistance_ohm = 300.0;  ///< drives the output node (and the shared ramp line)
-    double opamp_power_W = 200e-6;       ///< static power of one op-amp
-    double column_mirror_gain = 1.0;     ///< gain of the mirror that subtracts the G- column current
+    double output_swing_V = 0.705;       ///< largest output excursion from the reset level (the OTA's linear range)
+    double opamp_gain = 980.0;           ///< DC gain A0 (V/V)
+    double opamp_gbw_Hz = 1.71e9;        ///< gain-bandwidth product (single-pole op-amp)
+    double opamp_output_resistance_ohm = 300.0;  ///< isolation resistor into the output node (and the shared ramp line)
+    double opamp_power_W = 5.18e-3;      ///< static power of one op-amp
+    double column_mirror_gain = 0.998;   ///< gain of the mirror that subtracts the G- column current
+    double reset_switch_ohm = 10.0;      ///< reset switch across the integrating capacitor (on)
+    double select_delay_s = 0.25e-9;     ///< the column-select switches open this long after the rows return to VCM
+    double select_switch_ohm = 10.0;     ///< column-select switch in series with each MAC column and the replica column (on)
+    double reset_injection_C = 61.8e-15; ///< charge the opening reset switch leaves on C (u += Q / C)
+    double select_injection_C = -40.6e-15;  ///< charge an opening column-select switch leaves on C (u += Q / C)
+    double mirror_injection_C = 12.1e-15;   ///< charge the opening G- mirror output switch leaves on the MAC integrator's C
+    double opamp_open_loop_output_ohm = 73.0;  ///< the op-amp's own output resistance near crossover (0 = ideal source)
+    double opamp_max_current_A = 3.40e-3;  ///< output current the op-amp can sink; 0 = unlimited (no slewing)
 };
 
 struct ComparatorParams {
     double offset_V = 0.0;               ///< systematic input-referred offset (nominal evaluation)
     double offset_sigma_V = 2e-3;        ///< mismatch offset, drawn per comparator in Monte Carlo
     double noise_sigma_V = 0.3e-3;       ///< input-referred noise per decision
+    double offset_per_mismatch = 1.09;   ///< input-referred offset per volt of input-pair threshold mismatch
     double hysteresis_V = 0.0;           ///< switching thresholds at +-h/2 around the offset
     double regeneration_tau_s = 20e-12;  ///< latch regeneration time constant
     double resolve_time_s = 0.5e-9;      ///< time from the clock edge until the counter samples the latch
@@ -95,13 +104,25 @@ struct SpiceParams {
     std::string comparator_subckt = "strongarm";  ///< ports: inp inn clk outp outn vdd vss; params dvt_p dvt_n
     std::string model_library;                ///< MOSFET model card defining nch, pch; "{corner}" -> tt|ff|ss;
                                               ///< "" = circuits/models/generic65_{corner}.lib
-    std::string access_model = "level1";      ///< level1 (nacc, fitted to BSIM4 R_on; fast) | bsim4 (nch)
+    std::string access_model = "level1";      ///< macromodel testbench only: level1 (nacc, fitted to BSIM4 R_on; fast) | bsim4 (nch)
     double access_width_m = 1.6e-6;           ///< 1T1R access NMOS width (R_on ~ 200 ohm at the operating point)
     double access_length_m = 60e-9;
     double word_line_V = 2.0;                 ///< boosted word line of the 1T1R cells
-    double reset_switch_ohm = 10.0;           ///< integrator reset switch on-resistance
-    double column_switch_ohm = 0.1;           ///< column-select switch on-resistance
+    /// Transistor-level testbench sizing (circuits/README.md): a transmission gate of total
+    /// width W has R_on = switch_ron_width_ohm_m / W at VCM (the switches are sized from
+    /// sense.reset_switch_ohm and sense.select_switch_ohm); the integrator's OTA output
+    /// stage is scaled by k = max(1, C / ota_unit_capacitance_F); the G- conveyor by
+    /// rows g_min V_read / mirror_unit_current_A.
+    double switch_ron_width_ohm_m = 1.39e-3;
+    double select_ron_width_ohm_m = 2.98e-4;  ///< boosted NMOS select switch: R_on = this / W
+    double ota_unit_capacitance_F = 2e-12;
+    double mirror_unit_current_A = 1.28e-3;
+    /// The G- conveyor's output switch opens this long after the MAC integration ends.
+    double mirror_tail_s = 1e-9;
     double max_step_s = 50e-12;               ///< transient time-step limit
+    double edge_time_s = 50e-12;              ///< rise/fall time of the row drivers and clocks
+    double reltol = 1e-4;                     ///< ngspice relative tolerance (sets the voltage resolution)
+    double vntol = 1e-6;                      ///< ngspice absolute voltage tolerance, V
     double supply_V = 1.2;
     double common_mode_V = 0.9;               ///< integrator reference: rows at VCM + x V_read
 };

@@ -34,7 +34,16 @@ struct MappingOptions {
     int calibration_cells = 5;          ///< spare bias cells (Yang 2025)
     bool unit_grid = false;             ///< integer counts of unit cells (SRAM replica column)
     bool match_load = true;             ///< program unused rows to g_min (see above)
+    /// With match_load: the load cells share this total conductance (each within
+    /// [g_min, g_max]) instead of g_min each, so the column's total conductance does not
+    /// jump when a step needs one more cell (the compensation keeps its first mapping's).
+    std::optional<double> load_total_S;
+    /// Cells per step to keep where they still fit the window (step k uses cells_per_step[k-1]
+    /// cells when its conductance lies within [n g_min, n g_max]): cells stay on their rows,
+    /// so the compensation's iterates see the same IR drop pattern.
+    std::vector<int> cells_per_step;
 };
+
 
 struct ReplicaCell {
     int row = 0;
@@ -69,5 +78,10 @@ ReplicaDesign map_levels(const LevelSet& levels, const Technology& tech, const M
 /// Sizes the sense circuit so that a MAC of `levels.hi` uses swing_fraction of the output
 /// swing, when capacitance_F (integrator) or tia_resistance_ohm (TIA) is 0. Returns a note.
 std::string size_sense(Technology& tech, double top_conductance_S);
+
+/// Step cells per threshold of a design (index k - 1).
+std::vector<int> cells_per_step(const ReplicaDesign& design);
+/// Total conductance of a design's load cells, S.
+double load_conductance_S(const ReplicaDesign& design);
 
 }  // namespace nladc

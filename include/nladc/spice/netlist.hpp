@@ -40,8 +40,22 @@ struct SpiceChip {
 
 SpiceChip nominal_spice_chip(const ReplicaDesign& design, const Technology& tech);
 
+/// Device sizes of the transistor-level sense circuit (circuits/README.md), derived from
+/// the technology: OTA output-stage scale, G- conveyor scale, transmission-gate widths.
+struct SenseSizing {
+    double ota_k = 1.0, mirror_k = 1.0;
+    double reset_wn_m = 0, reset_wp_m = 0;    ///< reset switch across C (sense.reset_switch_ohm)
+    double select_w_m = 0;                    ///< boosted NMOS column-select switch (sense.select_switch_ohm)
+    double mirror_switch_w_m = 0;             ///< the G- mirror's output switch
+};
+SenseSizing sense_sizing(const Technology& tech);
+
 struct NetlistOptions {
     std::string kind = "conversion";  ///< conversion | mac (MAC integrator only) | comparator
+    /// transistor: OTA integrators, transmission gates, current conveyor, BSIM4 access
+    /// transistors (only M, R, C, V, I, X elements; B-sources only inside rram_*);
+    /// macro: the single-pole op-amp macromodels, behavioral switches, an ideal mirror.
+    std::string circuit = "transistor";
     std::optional<double> mac_value;  ///< input units, canonical spread (required for conversion/mac)
     int last_step = 0;                ///< simulate up to this ramp step (0 = all)
     std::string corner = "TT";        ///< TT | FF | SS
@@ -65,6 +79,18 @@ struct Netlist {
     double stop_time = 0.0;
     double common_mode_V = 0.9;
 };
+
+/// The library files a testbench includes: circuits/nladc_cells.lib, the comparator's
+/// library, the corner's model card (and, for the macromodel with level-1 access
+/// devices, their card). Throws Error naming a missing file.
+std::vector<std::filesystem::path> testbench_libraries(const Technology& tech, const NetlistOptions& options);
+/// The .include lines (none when inlining), .temp and .options of a testbench.
+std::string testbench_preamble(const Technology& tech, const NetlistOptions& options,
+                               const std::vector<std::filesystem::path>& libraries);
+/// With options.inline_library, pastes at `library_at` the parts of the libraries the
+/// finished testbench `text` uses (spice/library.hpp), instead of .include lines.
+void finish_testbench(std::string& text, std::size_t library_at, const std::vector<std::filesystem::path>& libraries,
+                      const NetlistOptions& options);
 
 /// Generates the netlist text. Deterministic: equal inputs give equal text. Throws
 /// Error for unsupported settings (8T-SRAM cells, an unknown corner, a missing file).

@@ -19,7 +19,7 @@ namespace nladc {
 
 struct CompensationOptions {
     AdcOptions adc;                  ///< the model to compensate against (calibration included)
-    double tolerance_lsb = 0.005;    ///< stop when every threshold is this close
+    double tolerance_lsb = 0.002;    ///< stop when every threshold is this close
     int max_iterations = 10;
 };
 
