@@ -521,13 +521,16 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
 {
 }
 
-BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech, const ChipInstance& chip,
+BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& technology, const ChipInstance& chip,
                              const AdcOptions& options, std::shared_ptr<const void> shared_response)
     : impl_(std::make_unique<Impl>())
 {
     Impl& m = *impl_;
     m.design = design;
-    m.tech = tech;
+    m.tech = technology;
+    for (const auto& [key, value] : options.calibration.block_parameters) set_technology_number(m.tech, key, value);
+    // Everything below sees the measured block parameters (the GBW scale is applied last).
+    const Technology tech = m.tech;
     if (!(options.calibration.gbw_scale > 0))
         throw Error(fmt::format("calibration gbw_scale = {:g} must be positive", options.calibration.gbw_scale));
     m.tech.sense.opamp_gbw_Hz *= options.calibration.gbw_scale;
@@ -556,8 +559,8 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
                        : std::max(0.0, tech.device.access_resistance_ohm + options.calibration.access_resistance_delta_ohm);
     m.wire_ohm = ideal.wires ? 0.0 : chip.wire_resistance_ohm;
     m.sense = detail::sense_constants(m.tech, ideal.integrator);
-    m.mirror = ideal.integrator ? 1.0 : tech.sense.column_mirror_gain;
-    m.select_ohm = ideal.integrator ? 0.0 : tech.sense.select_switch_ohm;
+    m.mirror = ideal.integrator ? 1.0 : m.tech.sense.column_mirror_gain;
+    m.select_ohm = ideal.integrator ? 0.0 : m.tech.sense.select_switch_ohm;
     if (!ideal.integrator) {
         m.tau_line = tech.sense.opamp_output_resistance_ohm * comparator_node_capacitance(tech) * m.columns;
         m.tau_node = (tech.sense.opamp_output_resistance_ohm + mac_isolation_resistance(tech)) *

@@ -4,10 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "nladc/adc/behavioral.hpp"
+#include "nladc/study/calibration.hpp"
 
 namespace nladc::cli {
 
@@ -56,6 +58,14 @@ struct DesignFlags {
 
 /// Validator: integer within [lo, hi]; message "N is outside [lo, hi]".
 CLI::Validator int_range(long long lo, long long hi);
+
+/// Validator: a finite number ("nan", "inf" and overflowing values are usage errors).
+/// main() adds it to every floating-point option of every command.
+extern const CLI::Validator finite_number;
+
+/// The calibration report as `nladc calibrate` prints it.
+void print_calibration_report(std::ostream& out, const std::string& design, const std::string& corner,
+                              double temperature_C, const CalibrationReport& report);
 
 /// Prints a progress/status line to stderr.
 void note(const std::string& message);

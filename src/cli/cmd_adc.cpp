@@ -305,26 +305,47 @@ Command add_netlist(CLI::App& parent)
 Command add_calibrate(CLI::App& parent)
 {
     struct Flags {
-        std::string design, tech, corner = "TT", circuits, out, validation;
-        double temperature = 27.0;
-        int agreement = 200, workers = 2, bisection = 3;
-        bool no_ablation = false;
-        std::vector<std::string> fit;
+        std::string design, tech, corner = "TT", circuits, out, validation, circuit = "transistor";
+        std::string validation_corner = "SS";
+        double temperature = 27.0, validation_temperature = 27.0, bracket = 0.0015;
+        int agreement = 30, near = 1, workers = 2, bisection = 0;
+        bool ablation = false;
+        std::vector<std::string> fit, validations = {"method", "bits", "corner"};
     };
     auto flags = std::make_shared<Flags>();
-    CLI::App* app = parent.add_subcommand("calibrate", "Fit the behavioral model to ngspice and report the agreement");
+    CLI::App* app = parent.add_subcommand("calibrate", "Extract the block parameters, fit the behavioral model to ngspice "
+                                                       "and report the agreement (docs/spice.md)");
     app->add_option("--design", flags->design, "Design JSON written by `nladc map`")->required();
     app->add_option("--tech", flags->tech, "Technology JSON to use instead of the design's embedded one");
+    app->add_option("--circuit", flags->circuit, "SPICE circuit: transistor or macro (the single-pole macromodels)")
+        ->check(CLI::IsMember({"transistor", "macro"}))
+        ->capture_default_str();
     app->add_option("--corner", flags->corner, "Process corner")->check(CLI::IsMember({"TT", "FF", "SS"}))->capture_default_str();
-    app->add_option("--temp", flags->temperature, "Temperature, C")->capture_default_str();
-    app->add_option("--validation", flags->validation,
-                    "Second design (other bit width or method) checked without refitting "
-                    "(default: a linear mid-tread set one bit smaller, mapped with the same technology)");
-    app->add_option("--agreement", flags->agreement, "Full SPICE conversions for the code agreement")
+    app->add_option("--temp", flags->temperature, "Temperature, C")->check(finite_number)->capture_default_str();
+    app->add_option("--validations", flags->validations,
+                    "Held-out designs checked without refitting: method (linear, same bits), bits (every other "
+                    "threshold), corner (this design at --validation-corner / --validation-temp)")
+        ->check(CLI::IsMember({"method", "bits", "corner"}))
+        ->capture_default_str();
+    app->add_option("--validation", flags->validation, "One more held-out design (mapped with the same technology)");
+    app->add_option("--validation-corner", flags->validation_corner, "Corner of the 'corner' validation")
+        ->check(CLI::IsMember({"TT", "FF", "SS"}))
+        ->capture_default_str();
+    app->add_option("--validation-temp", flags->validation_temperature, "Temperature of the 'corner' validation, C")
+        ->check(finite_number)
+        ->capture_default_str();
+    app->add_option("--agreement", flags->agreement, "Full SPICE conversions at MAC values drawn uniformly")
         ->check(int_range(0, 100000))->capture_default_str();
-    app->add_option("--bisection", flags->bisection, "Thresholds re-found by bisection on full conversions")
-        ->check(int_range(0, 64))->capture_default_str();
-    app->add_flag("--no-ablation", flags->no_ablation, "Skip the ablation (each nonideality on alone in SPICE)");
+    app->add_option("--near", flags->near, "More full SPICE conversions per threshold, within 0.2 LSB of it")
+        ->check(int_range(0, 100))->capture_default_str();
+    app->add_option("--bisection", flags->bisection,
+                    "Thresholds bracketed on full conversions (0: all; the others keep the fast extractor's value)")
+        ->check(int_range(0, 1 << 16))->capture_default_str();
+    app->add_option("--bracket", flags->bracket, "Bracket width of the checked thresholds, LSB")
+        ->check(CLI::Range(1e-6, 1.0))
+        ->capture_default_str();
+    app->add_flag("--ablation", flags->ablation,
+                  "Also run the ablation: each nonideality on alone in SPICE (macromodel) and the model against it");
     app->add_option("--fit", flags->fit, "Parameters to fit, at most six (default: offset_V gain_error mac_compression; "
                                          "also access_resistance_delta_ohm gbw_scale leakage_S)");
     app->add_option("--workers", flags->workers, "ngspice worker processes")->check(int_range(1, 256))->capture_default_str();
@@ -338,17 +359,21 @@ Command add_calibrate(CLI::App& parent)
                     validation = io::read_design(flags->validation).design;
                     validation->tech = tech;
                     size_sense(validation->tech, validation->levels.hi / validation->scale_per_S);
-                } else {
-                    validation = default_validation_design(record.design, tech);
                 }
                 CalibrationOptions options;
                 options.netlist.corner = flags->corner;
                 options.netlist.temperature_C = flags->temperature;
                 options.netlist.circuits_dir = flags->circuits;
                 options.netlist.design_hash = record.hash;
+                options.netlist.circuit = flags->circuit;
                 options.agreement_samples = flags->agreement;
+                options.near_threshold_samples = flags->near;
                 options.bisection_thresholds = flags->bisection;
-                options.ablation = !flags->no_ablation;
+                options.bracket_lsb = flags->bracket;
+                options.validations = flags->validations;
+                options.validation_corner = flags->validation_corner;
+                options.validation_temperature_C = flags->validation_temperature;
+                options.ablation = flags->ablation;
                 options.workers = flags->workers;
                 if (!flags->fit.empty()) options.fit = flags->fit;
                 const auto started = std::chrono::steady_clock::now();
@@ -358,42 +383,67 @@ Command add_calibrate(CLI::App& parent)
                 };
                 const CalibrationReport r = calibrate(record.design, tech, validation, options);
                 const auto report_file = io::write_calibration(flags->out, r, {record.hash, flags->corner, flags->temperature});
-                std::cout << fmt::format("calibrated {} at {} {:g} C ({} simulations, {:.1f} s)\n", flags->design,
-                                         flags->corner, flags->temperature, r.simulations, r.wall_s);
-                for (const auto& name : r.fitted)
-                    std::cout << fmt::format("  {:<28} {:+.6g}\n", name, get_calibration_parameter(r.parameters, name));
-                std::cout << fmt::format("  {:>3} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}\n", "k", "target", "spice",
-                                         "before", "after", "|d| LSB", "after");
-                for (std::size_t k = 0; k < r.thresholds.size(); ++k) {
-                    const ThresholdComparison& c = r.thresholds[k];
-                    std::cout << fmt::format("  {:>3} {:>10.5f} {:>10.5f} {:>10.5f} {:>10.5f} {:>9.4f} {:>9.4f}\n", k + 1,
-                                             c.target, c.spice, c.before, c.after, c.before_error_lsb, c.after_error_lsb);
-                }
-                std::cout << fmt::format("  max |T_behav - T_spice|: {:.4f} LSB before, {:.4f} LSB after calibration\n",
-                                         r.max_threshold_error_lsb_before, r.max_threshold_error_lsb_after);
-                if (!r.bisection_k.empty())
-                    std::cout << fmt::format("  thresholds {} by bisection on full conversions: calibrated model within "
-                                             "{:.4f} LSB; fast extractor within {:.4f} LSB\n",
-                                             fmt::join(r.bisection_k, ", "), r.max_threshold_error_lsb_bisection,
-                                             r.max_fast_vs_bisection_lsb);
-                if (!r.validation_label.empty())
-                    std::cout << fmt::format("  validation on {} (no refit): max {:.4f} LSB\n", r.validation_label,
-                                             r.max_threshold_error_lsb_validation);
-                if (r.agreement_samples)
-                    std::cout << fmt::format("  code agreement: {:.2f} % of {} conversions farther than 0.2 LSB from a "
-                                             "threshold, {:.2f} % of all {}\n",
-                                             100 * r.code_agreement, r.agreement_filtered, 100 * r.code_agreement_all,
-                                             r.agreement_samples);
-                if (r.speedup > 0)
-                    std::cout << fmt::format("  one SPICE conversion {:.3g} s, one behavioral conversion {:.3g} s: "
-                                             "{:.3g}x faster\n",
-                                             r.spice_conversion_s, r.behavioral_conversion_s, r.speedup);
-                for (const AblationEntry& a : r.ablation)
-                    std::cout << fmt::format("  ablation, {} on alone: SPICE vs target {:.3f} LSB; behavioral (before "
-                                             "calibration) vs SPICE {:.3f} LSB\n",
-                                             a.nonideality, a.max_spice_error_lsb, a.max_behavioral_vs_spice_lsb);
+                print_calibration_report(std::cout, flags->design, flags->corner, flags->temperature, r);
                 std::cout << fmt::format("wrote {} and {}\n", flags->out, report_file.string());
             }};
+}
+
+void print_calibration_report(std::ostream& out, const std::string& design, const std::string& corner,
+                              double temperature_C, const CalibrationReport& r)
+{
+    out << fmt::format("calibrated {} ({} circuit) at {} {:g} C ({} simulations, {:.1f} s)\n", design, r.circuit, corner,
+                       temperature_C, r.simulations, r.wall_s);
+    if (!r.extracted.empty()) {
+        out << "  extracted block parameters:\n";
+        for (const auto& e : r.extracted)
+            out << fmt::format("    {:<36} {:>12.6g} {:<4} ({})\n", e.key, e.value, e.unit, e.testbench);
+    }
+    out << "  fitted:\n";
+    for (const auto& name : r.fitted)
+        out << fmt::format("    {:<36} {:+.6g}\n", name, get_calibration_parameter(r.parameters, name));
+    out << "  fit: " << r.fit.verdict << "\n";
+    out << fmt::format("  {:>3} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9}\n", "k", "target", "spice", "before", "after",
+                       "|d| LSB", "after", "bracket");
+    for (std::size_t k = 0; k < r.thresholds.size(); ++k) {
+        const ThresholdComparison& c = r.thresholds[k];
+        out << fmt::format("  {:>3} {:>10.5f} {:>10.5f} {:>10.5f} {:>10.5f} {:>9.4f} {:>9.4f} {:>9.4f}\n", k + 1, c.target,
+                           c.spice, c.before, c.after, c.before_error_lsb, c.after_error_lsb, c.bracket_lsb);
+    }
+    out << fmt::format("  SPICE resolution {:.4f} LSB (bracket {:.4f}, simulator tolerances {:.4f}) over {} thresholds "
+                       "bracketed on full conversions\n",
+                       r.spice_resolution_lsb, r.bisection_bracket_lsb, r.tolerance_resolution_lsb,
+                       r.thresholds_checked.size());
+    auto resolved = [&](double error) {
+        return error < r.spice_resolution_lsb ? fmt::format("< {:.4f} (the resolution)", r.spice_resolution_lsb)
+                                              : fmt::format("{:.4f}", error);
+    };
+    out << fmt::format("  max |T_behav - T_spice|: {:.4f} LSB nominal technology, {} LSB with the extracted block "
+                       "parameters, {} LSB after the fit\n",
+                       r.max_threshold_error_lsb_nominal, resolved(r.max_threshold_error_lsb_before),
+                       resolved(r.max_threshold_error_lsb_after));
+    for (const ValidationResult& v : r.validation)
+        out << fmt::format("  validation, {} ({} {} bits, {} {:g} C, block parameters {}): {} LSB before, {} LSB after "
+                           "the fit{}\n",
+                           v.name, v.method, v.bits, v.corner, v.temperature_C, v.block_parameters,
+                           resolved(v.max_threshold_error_lsb_before), resolved(v.max_threshold_error_lsb_after),
+                           v.improved ? "" : " (no improvement)");
+    if (!r.validation.empty()) out << "  " << r.validation_verdict << "\n";
+    if (r.agreement_samples || r.agreement_near)
+        out << fmt::format("  code agreement: {:.2f} % of {} conversions farther than 0.2 LSB from a threshold, {:.2f} % "
+                           "of all {} drawn, {:.2f} % of {} within 0.2 LSB of a threshold\n",
+                           100 * r.code_agreement, r.agreement_filtered, 100 * r.code_agreement_all,
+                           r.agreement_samples, 100 * r.code_agreement_near, r.agreement_near);
+    if (r.speedup > 0)
+        out << fmt::format("  speed-up (SPICE on one worker): {:.3g}x per conversion ({:.3g} s against {:.3g} s), "
+                           "{:.3g}x with the model's setup ({:.3g} s), {:.3g}x per Monte Carlo chip ({:.3g} s against "
+                           "{:.3g} s)\n",
+                           r.speedup, r.spice_conversion_s, r.behavioral_conversion_s,
+                           r.speedup_per_conversion_with_setup, r.behavioral_setup_s, r.speedup_per_chip, r.spice_chip_s,
+                           r.behavioral_chip_s);
+    for (const AblationEntry& a : r.ablation)
+        out << fmt::format("  ablation (macromodel), {} on alone: SPICE vs target {:.3f} LSB; behavioral (nominal) vs "
+                           "SPICE {:.3f} LSB\n",
+                           a.nonideality, a.max_spice_error_lsb, a.max_behavioral_vs_spice_lsb);
 }
 
 }  // namespace nladc::cli

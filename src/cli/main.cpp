@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <clocale>
+#include <cmath>
 #include <iostream>
 
 #include "cli.hpp"
@@ -28,7 +29,35 @@ CLI::Validator int_range(long long lo, long long hi)
         fmt::format("INT in [{}, {}]", lo, hi));
 }
 
+const CLI::Validator finite_number(
+    [](std::string& text) -> std::string {
+        std::size_t used = 0;
+        double value = 0;
+        try {
+            value = std::stod(text, &used);
+        } catch (const std::out_of_range&) {
+            return fmt::format("'{}' is outside the range of a double", text);
+        } catch (const std::exception&) {
+            return {};  // not a number at all: the option's own conversion reports it
+        }
+        if (used == text.size() && !std::isfinite(value)) return fmt::format("'{}' is not a finite number", text);
+        return {};
+    },
+    "FINITE");
+
 void note(const std::string& message) { std::cerr << message << '\n'; }
+
+namespace {
+
+/// Every floating-point option of `app` and its subcommands must be finite.
+void require_finite_numbers(CLI::App& app)
+{
+    for (CLI::Option* option : app.get_options())
+        if (option->get_type_name().find("FLOAT") != std::string::npos) option->check(finite_number);
+    for (CLI::App* sub : app.get_subcommands({})) require_finite_numbers(*sub);
+}
+
+}  // namespace
 
 }  // namespace nladc::cli
 
@@ -38,8 +67,13 @@ int main(int argc, char** argv)
     CLI::App app{"nladc: design kit for the in-memory nonlinear ADC of analog in-memory-computing accelerators"};
     app.set_version_flag("--version", std::string(nladc::version()));
     app.require_subcommand(1);
-    app.failure_message([](const CLI::App* failed, const CLI::Error& error) {
-        return fmt::format("nladc {}: {} (see --help)\n", failed->get_name(), error.what());
+    app.failure_message([&app](const CLI::App* failed, const CLI::Error& error) {
+        // A validator's error reaches the top-level app: name the command that was given.
+        std::string command = failed == &app ? "" : failed->get_name();
+        if (command.empty())
+            for (const CLI::App* sub : app.get_subcommands())
+                if (sub->parsed()) command = sub->get_name();
+        return fmt::format("nladc{}{}: {} (see --help)\n", command.empty() ? "" : " ", command, error.what());
     });
 
     std::vector<nladc::cli::Command> commands = {
@@ -61,6 +95,7 @@ int main(int argc, char** argv)
         nladc::cli::add_dnn(app),
     };
 
+    nladc::cli::require_finite_numbers(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {

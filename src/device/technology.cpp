@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
+#include "nladc/core/error.hpp"
+
 namespace nladc {
 
 namespace {
@@ -103,7 +107,8 @@ const ParamTable<SenseParams>& sense_table()
          "charge an opening column-select switch leaves on the integrating capacitor (u += Q/C)", kExtracted, -1e-9,
          1e-9},
         {"mirror_injection_C", &S::mirror_injection_C, "C",
-         "charge the opening G- mirror output switch leaves on the MAC integrator's capacitor", kExtracted, -1e-9,
+         "charge only the MAC integrator gets once its select switches open (the G- switch through the conveyor, the "
+         "mirror switch), applied when the mirror switch opens", kExtracted, -1e-9,
          1e-9},
         {"opamp_open_loop_output_ohm", &S::opamp_open_loop_output_ohm, "ohm",
          "the op-amp's own output resistance near its crossover (~1/gm of a Miller OTA's output stage), inside the "
@@ -197,6 +202,44 @@ const ParamTable<SpiceParams>& spice_table()
         {"common_mode_V", &P::common_mode_V, "V", "integrator reference: rows sit at VCM + x V_read", kChoice, 0, 10},
     };
     return table;
+}
+
+namespace {
+
+template <class S>
+bool set_in(S& section, const ParamTable<S>& table, std::string_view name, std::string_view key, double value)
+{
+    for (const auto& field : table) {
+        if (field.key != name) continue;
+        if (!(value >= field.min && value <= field.max))
+            throw Error(fmt::format("technology {}: {:g} {} is outside [{:g}, {:g}]", key, value, field.unit, field.min,
+                                    field.max));
+        if (const auto* member = std::get_if<double S::*>(&field.member)) {
+            section.*(*member) = value;
+            return true;
+        }
+        if (const auto* member = std::get_if<int S::*>(&field.member); member && value == std::round(value)) {
+            section.*(*member) = static_cast<int>(value);
+            return true;
+        }
+        throw Error(fmt::format("technology {}: not a number parameter", key));
+    }
+    return false;
+}
+
+}  // namespace
+
+void set_technology_number(Technology& tech, std::string_view key, double value)
+{
+    const auto dot = key.find('.');
+    const std::string_view section = key.substr(0, dot), name = dot == std::string_view::npos ? "" : key.substr(dot + 1);
+    const bool found = (section == "device" && set_in(tech.device, device_table(), name, key, value)) ||
+                       (section == "array" && set_in(tech.array, array_table(), name, key, value)) ||
+                       (section == "sense" && set_in(tech.sense, sense_table(), name, key, value)) ||
+                       (section == "comparator" && set_in(tech.comparator, comparator_table(), name, key, value)) ||
+                       (section == "counter" && set_in(tech.counter, counter_table(), name, key, value)) ||
+                       (section == "spice" && set_in(tech.spice, spice_table(), name, key, value));
+    if (!found) throw Error(fmt::format("technology has no parameter '{}'", key));
 }
 
 std::pair<std::string, std::string> find_technology_violation(const Technology& t)

@@ -45,11 +45,20 @@ const ParamTable<FlowSpiceParams>& flow_spice_table()
         {"corner", &P::corner, "", "process corner", "-", -INFINITY, INFINITY, {"TT", "FF", "SS"}},
         {"temperature_C", &P::temperature_C, "C", "simulation temperature", "-", -55, 150},
         {"workers", &P::workers, "", "ngspice worker processes", "2 cores", 1, 256},
-        {"agreement_samples", &P::agreement_samples, "", "full SPICE conversions for the code agreement",
-         "choice (0.7 s each)", 0, 100000},
-        {"bisection_thresholds", &P::bisection_thresholds, "", "thresholds re-found by bisection on full conversions",
-         "choice", 0, 64},
-        {"ablation", &P::ablation, "", "each nonideality alone in SPICE", "choice (about 30 s)"},
+        {"circuit", &P::circuit, "", "SPICE circuit of the netlists, calibration and SPICE Monte Carlo: transistor "
+         "(OTA integrators, switches, conveyor, BSIM4 access devices) or macro (single-pole macromodels)",
+         "-", -INFINITY, INFINITY, {"transistor", "macro"}},
+        {"agreement_samples", &P::agreement_samples, "", "full SPICE conversions at uniform MAC values for the code agreement",
+         "choice (about 8 s each, transistor level)", 0, 100000},
+        {"near_threshold_samples", &P::near_threshold_samples, "",
+         "more full SPICE conversions per threshold, within 0.2 LSB of it", "choice (nladc calibrate: 2)", 0, 100},
+        {"bisection_thresholds", &P::bisection_thresholds, "",
+         "thresholds bracketed on full conversions to 0.0015 LSB (0 = all; nladc calibrate brackets all)",
+         "choice (keeps the flow within 5 minutes)", 0, 65536},
+        {"validations", &P::validations, "",
+         "held-out designs checked without refitting, comma-separated: method, bits, corner (nladc calibrate: all three)",
+         "choice (keeps the flow within 5 minutes)"},
+        {"ablation", &P::ablation, "", "each nonideality alone in SPICE (macromodel)", "choice (about 30 s)"},
     };
     return table;
 }
@@ -126,9 +135,11 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
             if (study.contains(key)) at.key(key).fail("is set by the flow (from its own stages)");
         config.monte_carlo = study_from_json(study, at);
     } else {
-        config.monte_carlo.spice.trials = 20;
+        // A transistor-level chip takes ~20 s in SPICE: four keep the flow within 5 minutes.
+        config.monte_carlo.spice.trials = 4;
     }
     if (!config.spice.enabled) config.monte_carlo.spice.trials = 0;
+    config.monte_carlo.spice.circuit = config.spice.circuit;
     return config;
 }
 

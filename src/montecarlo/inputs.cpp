@@ -87,6 +87,7 @@ SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::file
     spice::WorkerPool pool(in.spec.spice.workers);
     spice::NetlistOptions options;
     options.corner = in.spec.spice.corner;
+    options.circuit = in.spec.spice.circuit;
     options.design_hash = in.design_hash;
     SpiceMcResult result;
     std::string csv = "trial,k,behavioral,spice,difference_lsb\n";

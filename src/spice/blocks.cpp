@@ -11,7 +11,6 @@
 #include "nladc/adc/behavioral.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/core/least_squares.hpp"
-#include "nladc/io/technology_file.hpp"
 #include "nladc/spice/extract.hpp"
 
 namespace nladc::spice {
@@ -71,14 +70,16 @@ SimulationRequest request(std::string text, std::vector<std::string> vectors, do
     return {std::move(text), std::move(vectors), timeout_s};
 }
 
-/// A .meas result from what ngspice printed ("stdout name = value").
-double measurement(const SimulationResult& result, const std::string& name, const std::string& testbench)
+/// A .meas result from what ngspice printed ("stdout name = value"); NaN when `optional`
+/// and ngspice printed none (e.g. a loop gain that never crosses unity).
+double measurement(const SimulationResult& result, const std::string& name, const std::string& testbench,
+                   bool optional = false)
 {
     const std::regex line("(^|\\n)stdout " + name + "\\s*=\\s*([-+0-9.eE]+)");
     std::smatch m;
-    if (!std::regex_search(result.log, m, line))
-        throw Error(fmt::format("block testbench {}: ngspice printed no measurement '{}'", testbench, name));
-    return std::stod(m[2].str());
+    if (std::regex_search(result.log, m, line)) return std::stod(m[2].str());
+    if (optional) return NAN;
+    throw Error(fmt::format("block testbench {}: ngspice printed no measurement '{}'", testbench, name));
 }
 
 double value_of(const SimulationResult& result, const std::string& vector, const std::string& testbench)
@@ -346,8 +347,9 @@ BlockCharacterization characterize_blocks(const ReplicaDesign& design, const Tec
         if (i == 0) x.dc_gain = measurement(r, "a0", name);
         x.unity_gain_Hz.push_back(measurement(r, "ugf", name));
         x.fit_gain.push_back(measurement(r, "afit", name));
-        x.loop_unity_gain_Hz.push_back(measurement(r, "lugf", name));
-        x.phase_margin_deg.push_back(phase_margin(measurement(r, "lphase", name)));
+        x.loop_unity_gain_Hz.push_back(measurement(r, "lugf", name, true));
+        const double phase = measurement(r, "lphase", name, true);
+        x.phase_margin_deg.push_back(std::isfinite(phase) ? phase_margin(phase) : NAN);
     }
     {
         const SimulationResult& r = result("ota_op");
@@ -402,7 +404,11 @@ BlockCharacterization characterize_blocks(const ReplicaDesign& design, const Tec
     };
     x.reset_injection_C = b.c * u_at("injection_replica", ts - 1e-12);
     x.select_injection_C = b.c * (u_at("injection_replica", ts + settle - 1e-12) - u_at("injection_replica", ts - 1e-12));
-    x.mirror_injection_C = b.c * (u_at("injection_mac", tm + settle - 1e-12) - u_at("injection_mac", tm - 1e-12));
+    // Everything the MAC integrator gets once its select switches open (the G+ switch, the
+    // G- switch through the conveyor, the mirror switch) beyond what the G+ switch alone
+    // gives (the replica's select charge): applied at the mirror event in the model.
+    x.mirror_injection_C =
+        b.c * (u_at("injection_mac", tm + settle - 1e-12) - u_at("injection_mac", ts - 1e-12)) - x.select_injection_C;
     {
         const SimulationResult& r = result("conveyor_dc");
         const double out = -value_of(r, "i(vout)", "conveyor_dc");  // current the mirror sinks from VCM
@@ -484,13 +490,8 @@ BlockCharacterization characterize_blocks(const ReplicaDesign& design, const Tec
 
 Technology technology_with(Technology tech, const std::vector<ExtractedParameter>& parameters)
 {
-    io::OrderedJson j = io::technology_to_json(tech);
-    for (const ExtractedParameter& p : parameters) {
-        const auto dot = p.key.find('.');
-        if (dot == std::string::npos) throw Error(fmt::format("extracted parameter '{}' names no section", p.key));
-        j[p.key.substr(0, dot)][p.key.substr(dot + 1)] = p.value;
-    }
-    return io::technology_from_json(io::Json::parse(j.dump()), io::JsonPlace("extracted block parameters"));
+    for (const ExtractedParameter& p : parameters) set_technology_number(tech, p.key, p.value);
+    return tech;
 }
 
 }  // namespace nladc::spice

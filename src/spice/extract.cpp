@@ -148,6 +148,7 @@ SpiceConversion read_conversion(const Netlist& net, const SimulationResult& resu
         if (!stopped) c.code += decision;
         if (early_stop && !decision) stopped = true;
         c.ramp_V.push_back(net.common_mode_V - sample_at(time, ramp, net.compare_times[k] - 1e-12));
+        c.mac_at_compare_V.push_back(net.common_mode_V - sample_at(time, mac, net.compare_times[k] - 1e-12));
     }
     if (!net.compare_times.empty())
         c.mac_V = net.common_mode_V - sample_at(time, mac, net.compare_times.front() - 1e-12);

@@ -3,17 +3,24 @@
 #include <fmt/format.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "nladc/core/error.hpp"
+#include "nladc/core/least_squares.hpp"
 #include "nladc/core/random.hpp"
 #include "nladc/quant/quantizer.hpp"
 #include "nladc/quant/summary.hpp"
+#include "nladc/study/compensation.hpp"
 
 namespace nladc {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct ParameterInfo {
     const char* name;
@@ -55,121 +62,226 @@ std::vector<double> behavioral_levels(const ReplicaDesign& design, const Technol
 double max_abs_difference_lsb(const std::vector<double>& a, const std::vector<double>& b, double lsb)
 {
     double worst = 0;
-    for (std::size_t k = 0; k < a.size(); ++k) worst = std::max(worst, std::abs(a[k] - b[k]) / lsb);
+    for (std::size_t k = 0; k < a.size() && k < b.size(); ++k) {
+        const double d = std::abs(a[k] - b[k]) / lsb;
+        worst = std::max(worst, std::isfinite(d) ? d : INFINITY);
+    }
     return worst;
 }
 
-/// Levenberg-Marquardt on the threshold residuals in LSB.
-CalibrationParams fit(const ReplicaDesign& design, const Technology& tech, const std::vector<double>& spice_levels,
-                      const std::vector<std::string>& names)
+CalibrationParams with_blocks(const std::vector<spice::ExtractedParameter>& extracted)
 {
-    const double lsb = design.levels.lsb();
-    CalibrationParams params;
-    const auto residuals = [&](const CalibrationParams& p) {
-        const auto levels = behavioral_levels(design, tech, p);
-        Eigen::VectorXd r(static_cast<Eigen::Index>(levels.size()));
-        for (std::size_t k = 0; k < levels.size(); ++k) {
-            const double d = (levels[k] - spice_levels[k]) / lsb;
-            r(static_cast<Eigen::Index>(k)) = std::isfinite(d) ? d : 10.0;
-        }
-        return r;
-    };
-    Eigen::VectorXd r = residuals(params);
-    double cost = r.squaredNorm(), lambda = 1e-3;
-    const auto n = static_cast<Eigen::Index>(names.size());
-    for (int iteration = 0; iteration < 60 && n > 0; ++iteration) {
-        Eigen::MatrixXd J(r.size(), n);
-        for (Eigen::Index j = 0; j < n; ++j) {
-            const ParameterInfo& info = info_of(names[static_cast<std::size_t>(j)]);
-            CalibrationParams shifted = params;
-            shifted.*info.member += info.step;
-            J.col(j) = (residuals(shifted) - r) / info.step;
-        }
-        const Eigen::MatrixXd JtJ = J.transpose() * J;
-        const Eigen::VectorXd g = J.transpose() * r;
-        bool improved = false;
-        for (int attempt = 0; attempt < 12 && !improved; ++attempt) {
-            Eigen::MatrixXd A = JtJ;
-            for (Eigen::Index j = 0; j < n; ++j) A(j, j) += lambda * std::max(JtJ(j, j), 1e-12);
-            const Eigen::VectorXd delta = A.ldlt().solve(-g);
-            CalibrationParams trial = params;
-            for (Eigen::Index j = 0; j < n; ++j)
-                trial.*info_of(names[static_cast<std::size_t>(j)]).member += delta(j);
-            if (!(trial.gbw_scale > 0.05)) trial.gbw_scale = 0.05;
-            const Eigen::VectorXd trial_r = residuals(trial);
-            if (trial_r.squaredNorm() < cost) {
-                params = trial;
-                r = trial_r;
-                const double previous = cost;
-                cost = r.squaredNorm();
-                lambda = std::max(lambda / 3, 1e-9);
-                improved = true;
-                if (previous - cost < 1e-10 * (1 + previous)) return params;
-            } else {
-                lambda *= 4;
-            }
-        }
-        if (!improved) break;
-    }
-    return params;
+    CalibrationParams p;
+    for (const auto& e : extracted) p.block_parameters.emplace_back(e.key, e.value);
+    return p;
 }
 
-/// Bisection of several thresholds at once: one full conversion per active threshold and round.
-std::vector<double> bisect_many(const ReplicaDesign& design, const Technology& tech, const spice::SpiceChip& chip,
-                                const std::vector<int>& ks, std::vector<double> low, std::vector<double> high,
-                                double tolerance, spice::WorkerPool& pool, const spice::NetlistOptions& base,
-                                int& simulations)
+// ------------------------------------------------------------------ SPICE thresholds
+
+/// One full conversion up to step k at a MAC value: the decision at k and the margin
+/// u_mac - u_ramp(k) at its compare edge.
+struct Probe {
+    double value = 0;
+    bool high = false;
+    double margin_V = 0;
+};
+
+struct Bracket {
+    double low = -INFINITY, high = INFINITY;  ///< decision 0 at low, 1 at high
+    double width() const { return high - low; }
+    double middle() const { return 0.5 * (low + high); }
+};
+
+/// Brackets thresholds ks (1-based) on full conversions until each is narrower than
+/// `width` (input units): round 1 converts on both sides of each estimate, `reach` away
+/// (the fast extractor errs by up to ~0.01 LSB); then each round bisects a closed bracket
+/// or steps out of an open one (doubling the step). Every round is one batch on the pool.
+std::vector<Bracket> bracket_thresholds(const ReplicaDesign& design, const Technology& tech, const spice::SpiceChip& chip,
+                                        const std::vector<int>& ks, const std::vector<double>& estimates, double width,
+                                        spice::WorkerPool& pool, const spice::NetlistOptions& base, int& simulations,
+                                        const std::function<void(const std::string&)>& progress)
 {
-    auto decisions = [&](const std::vector<double>& values) {
-        std::vector<spice::SimulationRequest> requests;
-        std::vector<spice::Netlist> nets;
+    const double lsb = design.levels.lsb();
+    // A hair under 0.012 LSB: 2 reach / 2^n then falls just below the usual widths.
+    const double reach = std::max(0.99 * width, 0.0119 * lsb);
+    std::vector<Bracket> brackets(ks.size());
+    std::vector<int> expansions(ks.size(), 0);
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::pair<std::size_t, double>> points;  // (threshold index, value)
         for (std::size_t i = 0; i < ks.size(); ++i) {
+            const Bracket& b = brackets[i];
+            if (b.width() <= width) continue;
+            if (round == 0) {
+                points.emplace_back(i, estimates[i] - reach);
+                points.emplace_back(i, estimates[i] + reach);
+            } else if (std::isfinite(b.low) && std::isfinite(b.high)) {
+                points.emplace_back(i, b.middle());
+            } else {
+                const double step = reach * std::ldexp(1.0, ++expansions[i]);
+                points.emplace_back(i, std::isfinite(b.low) ? b.low + step : b.high - step);
+            }
+        }
+        if (points.empty()) break;
+        if (progress) {
+            int open = 0;
+            double widest = 0;
+            for (const Bracket& b : brackets)
+                if (b.width() > width) {
+                    ++open;
+                    widest = std::max(widest, b.width());
+                }
+            progress(fmt::format("  round {}: {} conversions for {} thresholds (widest bracket {})", round + 1,
+                                 points.size(), open,
+                                 std::isfinite(widest) ? fmt::format("{:.4f} LSB", widest / lsb) : "not yet closed"));
+        }
+        std::vector<spice::Netlist> nets;
+        std::vector<spice::SimulationRequest> requests;
+        std::vector<std::string> labels;
+        for (const auto& [i, value] : points) {
             spice::NetlistOptions o = base;
             o.kind = "conversion";
-            o.mac_value = values[i];
+            o.mac_value = value;
             o.last_step = ks[i];
             nets.push_back(spice::generate_netlist(design, tech, chip, o));
-            requests.push_back({nets.back().text, nets.back().vectors, 300.0});
+            requests.push_back({nets.back().text, nets.back().vectors, 600.0});
+            labels.push_back(fmt::format("conversion at MAC {:.9g} (threshold {})", value, ks[i]));
         }
-        std::vector<std::string> labels;
-        for (double v : values) labels.push_back(fmt::format("bisection conversion at {:g}", v));
         const auto results = spice::run_all(pool, requests, labels, simulations);
-        std::vector<bool> high_side;
-        for (std::size_t i = 0; i < results.size(); ++i)
-            high_side.push_back(spice::read_conversion(nets[i], results[i], false).decisions.back() == 1);
-        return high_side;
+        for (std::size_t r = 0; r < points.size(); ++r) {
+            const auto [i, value] = points[r];
+            Bracket& b = brackets[i];
+            if (spice::read_conversion(nets[r], results[r], false).decisions.back() == 1)
+                b.high = std::min(b.high, value);
+            else
+                b.low = std::max(b.low, value);
+        }
+    }
+    for (std::size_t i = 0; i < ks.size(); ++i)
+        if (!(brackets[i].width() <= width))
+            throw Error(fmt::format("threshold {} could not be bracketed within {:.3g} LSB on full conversions "
+                                    "(reached [{:.9g}, {:.9g}])",
+                                    ks[i], width / lsb, brackets[i].low, brackets[i].high));
+    return brackets;
+}
+
+/// The SPICE thresholds of a design: the fast extractor, then every threshold bracketed.
+struct SpiceLevels {
+    spice::FastExtraction fast;
+    std::vector<double> levels;        ///< bracket middles
+    std::vector<double> bracket_lsb;   ///< widths / LSB
+};
+
+SpiceLevels spice_levels(const ReplicaDesign& design, const Technology& tech, double width_lsb,
+                         spice::WorkerPool& pool, spice::WorkerPool& estimate_pool, const spice::NetlistOptions& options,
+                         int& simulations, const std::function<void(const std::string&)>& progress)
+{
+    SpiceLevels s;
+    const spice::SpiceChip chip = spice::nominal_spice_chip(design, tech);
+    s.fast = spice::extract_transitions(design, tech, chip, estimate_pool, options);
+    simulations += s.fast.simulations;
+    std::vector<int> ks;
+    for (std::size_t k = 1; k <= s.fast.transition_levels.size(); ++k) ks.push_back(static_cast<int>(k));
+    const double lsb = design.levels.lsb();
+    const auto brackets =
+        bracket_thresholds(design, tech, chip, ks, s.fast.transition_levels, width_lsb * lsb, pool, options, simulations,
+                           progress);
+    for (const Bracket& b : brackets) {
+        s.levels.push_back(b.middle());
+        s.bracket_lsb.push_back(b.width() / lsb);
+    }
+    return s;
+}
+
+/// The voltage resolution of the simulator tolerances at the comparator inputs (both
+/// inputs off by reltol |V| + vntol, in opposite directions), in LSB at each threshold.
+std::vector<double> tolerance_resolution_lsb(const ReplicaDesign& design, const Technology& tech,
+                                             const CalibrationParams& params, const std::vector<double>& levels)
+{
+    const double resolution_V = 2.0 * (tech.spice.reltol * tech.spice.common_mode_V + tech.spice.vntol);
+    AdcOptions options;
+    options.calibration = params;
+    const BehavioralAdc adc(design, tech, nominal_chip(design, tech), options);
+    const double lsb = design.levels.lsb(), h = 0.01 * lsb;
+    std::vector<double> out;
+    for (double t : levels) {
+        const double slope = (adc.mac_output_V(t + h) - adc.mac_output_V(t - h)) / (2 * h);  // V per input unit
+        out.push_back(slope > 0 ? resolution_V / slope / lsb : INFINITY);
+    }
+    return out;
+}
+
+// ------------------------------------------------------------------ the fit
+
+LeastSquaresResult fit_parameters(const ReplicaDesign& design, const Technology& tech, const CalibrationParams& start,
+                                  const std::vector<double>& spice_levels, const std::vector<std::string>& names)
+{
+    const double lsb = design.levels.lsb();
+    auto params_at = [&](const Eigen::VectorXd& x) {
+        CalibrationParams p = start;
+        for (std::size_t j = 0; j < names.size(); ++j) {
+            const ParameterInfo& info = info_of(names[j]);
+            // Scaled so one unit is one finite-difference step.
+            p.*info.member += x(static_cast<Eigen::Index>(j)) * info.step;
+        }
+        if (!(p.gbw_scale > 0.05)) p.gbw_scale = 0.05;
+        return p;
     };
-    // Widen brackets until they hold the flip.
-    for (int widen = 0; widen < 6; ++widen) {
-        const auto at_low = decisions(low), at_high = decisions(high);
-        bool ok = true;
-        for (std::size_t i = 0; i < ks.size(); ++i) {
-            const double width = high[i] - low[i];
-            if (at_low[i]) {
-                low[i] -= width;
-                ok = false;
-            }
-            if (!at_high[i]) {
-                high[i] += width;
-                ok = false;
-            }
-        }
-        if (ok) break;
+    auto residuals = [&](const Eigen::VectorXd& x) {
+        const auto levels = behavioral_levels(design, tech, params_at(x));
+        Eigen::VectorXd r(static_cast<Eigen::Index>(levels.size()));
+        for (std::size_t k = 0; k < levels.size(); ++k) r(static_cast<Eigen::Index>(k)) = (levels[k] - spice_levels[k]) / lsb;
+        return r;
+    };
+    const auto n = static_cast<Eigen::Index>(names.size());
+    return levenberg_marquardt(residuals, Eigen::VectorXd::Zero(n), Eigen::VectorXd::Constant(n, 0.01));
+}
+
+FitQuality fit_quality(const ReplicaDesign& design, const Technology& tech, const CalibrationParams& before,
+                       const CalibrationParams& after, const std::vector<std::string>& names,
+                       const LeastSquaresResult& lm)
+{
+    FitQuality q;
+    const double lsb = design.levels.lsb();
+    const Eigen::MatrixXd c = lm.correlation();
+    for (Eigen::Index i = 0; i < c.rows(); ++i) {
+        q.correlation.emplace_back();
+        for (Eigen::Index j = 0; j < c.cols(); ++j) q.correlation.back().push_back(c(i, j));
     }
-    while (true) {
-        bool done = true;
-        std::vector<double> mid(ks.size());
-        for (std::size_t i = 0; i < ks.size(); ++i) {
-            mid[i] = 0.5 * (low[i] + high[i]);
-            done = done && high[i] - low[i] <= tolerance;
-        }
-        if (done) break;
-        const auto at_mid = decisions(mid);
-        for (std::size_t i = 0; i < ks.size(); ++i) (at_mid[i] ? high[i] : low[i]) = mid[i];
+    const std::vector<double> base = behavioral_levels(design, tech, before);
+    for (const std::string& name : names) {
+        CalibrationParams alone = before;
+        set_calibration_parameter(alone, name, get_calibration_parameter(after, name));
+        q.alone_lsb.push_back(max_abs_difference_lsb(behavioral_levels(design, tech, alone), base, lsb));
     }
-    std::vector<double> levels;
-    for (std::size_t i = 0; i < ks.size(); ++i) levels.push_back(0.5 * (low[i] + high[i]));
-    return levels;
+    q.combined_lsb = max_abs_difference_lsb(behavioral_levels(design, tech, after), base, lsb);
+    double worst_pair = 0;
+    std::string pair;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        for (std::size_t j = i + 1; j < names.size(); ++j)
+            if (std::abs(q.correlation[i][j]) > worst_pair) {
+                worst_pair = std::abs(q.correlation[i][j]);
+                pair = names[i] + " and " + names[j];
+            }
+    const double largest_alone = q.alone_lsb.empty() ? 0.0 : *std::max_element(q.alone_lsb.begin(), q.alone_lsb.end());
+    // Cancelling: two parameters correlate beyond 0.95 and together they move the
+    // thresholds by less than a fifth of what the strongest moves alone (they undo >= 80 %
+    // of each other), so their values are not measurements of anything.
+    const bool correlated = worst_pair > 0.95 && largest_alone > 0.02;
+    q.cancelling = correlated && q.combined_lsb < 0.2 * largest_alone;
+    const std::string shifts = fmt::format("alone they move the thresholds by up to {:.3f} LSB, together by {:.3f} LSB",
+                                           largest_alone, q.combined_lsb);
+    if (q.cancelling)
+        q.verdict = fmt::format("the fitted parameters cancel: {} correlate at {:.3f}; {}. Their values are not physical "
+                                "measurements; fit fewer parameters (--fit).",
+                                pair, worst_pair, shifts);
+    else if (correlated)
+        q.verdict = fmt::format("the fitted parameters partly offset each other: {} correlate at {:.3f}; {} ({:.0f} % of "
+                                "the strongest), so each value is a property of the pair, not of one mechanism",
+                                pair, worst_pair, shifts, 100.0 * q.combined_lsb / largest_alone);
+    else
+        q.verdict = fmt::format("independent: largest correlation {:.3f}{}; {}", worst_pair,
+                                pair.empty() ? "" : " (" + pair + ")", shifts);
+    return q;
 }
 
 /// Technology with every named nonideality of the ablation off.
@@ -180,6 +292,10 @@ Technology all_off(Technology tech)
     tech.sense.opamp_gain = 1e5;
     tech.sense.opamp_gbw_Hz = 1e12;
     tech.sense.opamp_output_resistance_ohm = 1.0;
+    tech.sense.opamp_open_loop_output_ohm = 0.0;
+    tech.sense.select_switch_ohm = 0.0;
+    tech.sense.reset_injection_C = tech.sense.select_injection_C = tech.sense.mirror_injection_C = 0.0;
+    tech.sense.column_mirror_gain = 1.0;
     tech.comparator.kickback_charge_C = 0.0;
     return tech;
 }
@@ -206,144 +322,337 @@ double get_calibration_parameter(const CalibrationParams& params, const std::str
     return params.*info_of(name).member;
 }
 
-CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
-                            const std::optional<ReplicaDesign>& validation, const CalibrationOptions& options)
+namespace {
+
+/// Another level set on the same circuit: the design's technology (its sense capacitor
+/// included) and MAC scale, so only the replica column is programmed differently.
+ReplicaDesign reprogrammed(const ReplicaDesign& design, const Technology& tech, const LevelSet& levels)
 {
-    const auto start = std::chrono::steady_clock::now();
+    MappingOptions options;
+    options.scale_per_S = design.scale_per_S;
+    return compensate_mapping(levels, tech, options).design;
+}
+
+}  // namespace
+
+ReplicaDesign linear_design(const ReplicaDesign& design, const Technology& tech, int bits)
+{
+    const LevelSet& own = design.levels;
+    const std::vector<double> range = {own.lo, own.hi};
+    QuantizerOptions q;
+    q.bits = bits;
+    q.method = "linear";
+    return reprogrammed(design, tech, fit_levels(summarize_exact(std::span<const double>(range), own.lo, own.hi), q));
+}
+
+ReplicaDesign coarser_design(const ReplicaDesign& design, const Technology& tech)
+{
+    const LevelSet& own = design.levels;
+    if (own.bits < 2) return linear_design(design, tech, own.bits + 1);
+    LevelSet coarse = own;
+    coarse.bits = own.bits - 1;
+    coarse.thresholds.clear();
+    coarse.levels.clear();
+    // Every other threshold; each new code keeps the mean of the two levels it merges.
+    for (std::size_t k = 1; k < own.thresholds.size(); k += 2) coarse.thresholds.push_back(own.thresholds[k]);
+    for (std::size_t i = 0; i + 1 < own.levels.size(); i += 2)
+        coarse.levels.push_back(0.5 * (own.levels[i] + own.levels[i + 1]));
+    coarse.variant = own.variant + ", every other threshold";
+    coarse.empty_codes.clear();
+    return reprogrammed(design, tech, coarse);
+}
+
+CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
+                            const std::optional<ReplicaDesign>& extra_validation, const CalibrationOptions& options)
+{
+    const auto start = Clock::now();
     auto progress = [&](const std::string& message) {
         if (options.progress) options.progress(message);
     };
     if (options.fit.size() > 6) throw UsageError(fmt::format("{} calibration parameters; at most six", options.fit.size()));
     for (const auto& name : options.fit) info_of(name);
+    if (!(options.bracket_lsb > 0) || !(options.validation_bracket_lsb > 0))
+        throw UsageError("calibration brackets must be positive");
 
     CalibrationReport report;
+    report.circuit = options.netlist.circuit;
     report.fitted = options.fit;
     const double lsb = design.levels.lsb();
     spice::WorkerPool pool(options.workers);
+    spice::WorkerPool timing_pool(1);  // one worker: SPICE timed without competition
+    const bool transistor = options.netlist.circuit == "transistor";
+
+    // 1. Block parameters on the circuit's own testbenches.
+    CalibrationParams extracted_only;
+    if (transistor) {
+        progress(fmt::format("block testbenches at {} {:g} C", options.netlist.corner, options.netlist.temperature_C));
+        report.blocks = spice::characterize_blocks(design, tech, pool, options.netlist);
+        report.simulations += report.blocks.simulations;
+        report.extracted = report.blocks.parameters();
+        extracted_only = with_blocks(report.extracted);
+    }
+
+    // 2. SPICE thresholds: fast estimates (on one worker: also the per-chip SPICE time),
+    // then every checked threshold bracketed on full conversions.
+    progress("SPICE transition levels: fast estimates (one worker)");
     const spice::SpiceChip chip = spice::nominal_spice_chip(design, tech);
-
-    progress("SPICE transition levels (fast extractor)");
-    const spice::FastExtraction fast = spice::extract_transitions(design, tech, chip, pool, options.netlist);
+    const spice::FastExtraction fast = spice::extract_transitions(design, tech, chip, timing_pool, options.netlist);
     report.simulations += fast.simulations;
-    const std::vector<double>& spice_levels = fast.transition_levels;
+    report.spice_chip_s = fast.wall_s;
+    const int steps = static_cast<int>(fast.transition_levels.size());
+    std::vector<int> ks;
+    if (options.bisection_thresholds <= 0 || options.bisection_thresholds >= steps) {
+        for (int k = 1; k <= steps; ++k) ks.push_back(k);
+    } else {
+        for (int i = 0; i < options.bisection_thresholds; ++i) {
+            const int k = options.bisection_thresholds == 1 ? steps / 2 + 1
+                                                            : 1 + (steps - 1) * i / (options.bisection_thresholds - 1);
+            if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
+        }
+    }
+    progress(fmt::format("bracketing {} thresholds on full conversions to {:g} LSB (reltol {:g})", ks.size(),
+                         options.bracket_lsb, options.reference_reltol));
+    std::vector<double> estimates;
+    for (int k : ks) estimates.push_back(fast.transition_levels[static_cast<std::size_t>(k - 1)]);
+    // The reference runs at a tighter tolerance than the rest (its voltage resolution is
+    // part of spice_resolution_lsb).
+    Technology reference_tech = tech;
+    reference_tech.spice.reltol = std::min(tech.spice.reltol, options.reference_reltol);
+    const std::vector<Bracket> brackets =
+        bracket_thresholds(design, reference_tech, chip, ks, estimates, options.bracket_lsb * lsb, pool, options.netlist,
+                           report.simulations, options.progress);
+    report.thresholds_checked = ks;
+    // The reference: bracket middles where checked, the fast estimates elsewhere.
+    std::vector<double> reference = fast.transition_levels;
+    std::vector<double> widths(reference.size(), NAN);
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+        const auto k = static_cast<std::size_t>(ks[i] - 1);
+        reference[k] = brackets[i].middle();
+        widths[k] = brackets[i].width() / lsb;
+        report.bisection_bracket_lsb = std::max(report.bisection_bracket_lsb, widths[k]);
+        report.max_fast_vs_bisection_lsb =
+            std::max(report.max_fast_vs_bisection_lsb, std::abs(fast.transition_levels[k] - reference[k]) / lsb);
+    }
 
+    // 3. The global fit, on top of the extracted block parameters.
     progress(fmt::format("fitting {} parameters by least squares", options.fit.size()));
-    const std::vector<double> before = behavioral_levels(design, tech, CalibrationParams{});
-    report.parameters = fit(design, tech, spice_levels, options.fit);
+    const std::vector<double> nominal = behavioral_levels(design, tech, CalibrationParams{});
+    const std::vector<double> before = behavioral_levels(design, tech, extracted_only);
+    const LeastSquaresResult lm = fit_parameters(design, tech, extracted_only, reference, options.fit);
+    report.parameters = extracted_only;
+    for (std::size_t j = 0; j < options.fit.size(); ++j) {
+        const ParameterInfo& info = info_of(options.fit[j]);
+        report.parameters.*info.member += lm.x(static_cast<Eigen::Index>(j)) * info.step;
+    }
+    report.fit = fit_quality(design, tech, extracted_only, report.parameters, options.fit, lm);
     const std::vector<double> after = behavioral_levels(design, tech, report.parameters);
     double sum_before = 0, sum_after = 0;
-    for (std::size_t k = 0; k < spice_levels.size(); ++k) {
+    for (std::size_t k = 0; k < reference.size(); ++k) {
         ThresholdComparison c;
         c.target = design.levels.thresholds[k];
-        c.spice = spice_levels[k];
+        c.spice = reference[k];
         c.before = before[k];
         c.after = after[k];
-        c.before_error_lsb = std::abs(before[k] - spice_levels[k]) / lsb;
-        c.after_error_lsb = std::abs(after[k] - spice_levels[k]) / lsb;
+        c.before_error_lsb = std::abs(before[k] - reference[k]) / lsb;
+        c.after_error_lsb = std::abs(after[k] - reference[k]) / lsb;
+        c.bracket_lsb = widths[k];
         sum_before += c.before_error_lsb * c.before_error_lsb;
         sum_after += c.after_error_lsb * c.after_error_lsb;
         report.thresholds.push_back(c);
     }
-    report.max_threshold_error_lsb_before = max_abs_difference_lsb(before, spice_levels, lsb);
-    report.max_threshold_error_lsb_after = max_abs_difference_lsb(after, spice_levels, lsb);
-    report.rms_before_lsb = std::sqrt(sum_before / static_cast<double>(spice_levels.size()));
-    report.rms_after_lsb = std::sqrt(sum_after / static_cast<double>(spice_levels.size()));
-
-    // Bisection on full conversions for the first, middle and last thresholds.
-    const int steps = static_cast<int>(spice_levels.size());
-    std::vector<int> ks;
-    for (int i = 0; i < options.bisection_thresholds && steps > 0; ++i) {
-        const int k = options.bisection_thresholds == 1 ? steps / 2 + 1
-                                                       : 1 + (steps - 1) * i / (options.bisection_thresholds - 1);
-        if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
+    report.max_threshold_error_lsb_nominal = max_abs_difference_lsb(nominal, reference, lsb);
+    report.max_threshold_error_lsb_before = max_abs_difference_lsb(before, reference, lsb);
+    report.max_threshold_error_lsb_after = max_abs_difference_lsb(after, reference, lsb);
+    report.rms_before_lsb = std::sqrt(sum_before / static_cast<double>(reference.size()));
+    report.rms_after_lsb = std::sqrt(sum_after / static_cast<double>(reference.size()));
+    for (int k : ks) {
+        const auto i = static_cast<std::size_t>(k - 1);
+        report.max_threshold_error_lsb_bisection =
+            std::max(report.max_threshold_error_lsb_bisection, std::abs(after[i] - reference[i]) / lsb);
     }
-    if (!ks.empty()) {
-        progress(fmt::format("bisection on full conversions for thresholds {}", fmt::join(ks, ", ")));
-        std::vector<double> low, high;
-        for (int k : ks) {
-            low.push_back(spice_levels[static_cast<std::size_t>(k - 1)] - 0.25 * lsb);
-            high.push_back(spice_levels[static_cast<std::size_t>(k - 1)] + 0.25 * lsb);
+    {
+        std::vector<double> checked;
+        for (int k : ks) checked.push_back(reference[static_cast<std::size_t>(k - 1)]);
+        for (double r : tolerance_resolution_lsb(design, reference_tech, report.parameters, checked))
+            report.tolerance_resolution_lsb = std::max(report.tolerance_resolution_lsb, r);
+    }
+    report.spice_resolution_lsb = std::max(report.bisection_bracket_lsb, report.tolerance_resolution_lsb);
+
+    // 4a. Held-out designs, no refit.
+    std::vector<std::pair<std::string, ReplicaDesign>> held_out;
+    std::vector<std::string> held_out_corner;
+    for (const std::string& kind : options.validations) {
+        if (kind == "method") {
+            held_out.emplace_back("other method", linear_design(design, tech, design.levels.bits));
+        } else if (kind == "bits") {
+            held_out.emplace_back("other bit width", coarser_design(design, tech));
+        } else if (kind == "corner") {
+            held_out.emplace_back("other corner", design);
+        } else {
+            throw UsageError(fmt::format("unknown validation '{}' (expected method, bits or corner)", kind));
         }
-        report.bisection_k = ks;
-        report.bisection_T =
-            bisect_many(design, tech, chip, ks, low, high, 0.005 * lsb, pool, options.netlist, report.simulations);
-        for (std::size_t i = 0; i < ks.size(); ++i) {
-            const auto k = static_cast<std::size_t>(ks[i] - 1);
-            report.bisection_fast_T.push_back(spice_levels[k]);
-            report.max_threshold_error_lsb_bisection =
-                std::max(report.max_threshold_error_lsb_bisection, std::abs(after[k] - report.bisection_T[i]) / lsb);
-            report.max_fast_vs_bisection_lsb =
-                std::max(report.max_fast_vs_bisection_lsb, std::abs(spice_levels[k] - report.bisection_T[i]) / lsb);
+        held_out_corner.push_back(kind == "corner" ? options.validation_corner : options.netlist.corner);
+    }
+    if (extra_validation) {
+        held_out.emplace_back("given design", *extra_validation);
+        held_out_corner.push_back(options.netlist.corner);
+    }
+    for (std::size_t v = 0; v < held_out.size(); ++v) {
+        const auto& [name, held] = held_out[v];
+        ValidationResult result;
+        result.name = name;
+        result.method = held.levels.method + "/" + held.levels.variant;
+        result.bits = held.levels.bits;
+        spice::NetlistOptions o = options.netlist;
+        const bool other_corner = name == "other corner";
+        if (other_corner) {
+            o.corner = options.validation_corner;
+            o.temperature_C = options.validation_temperature_C;
         }
+        result.corner = o.corner;
+        result.temperature_C = o.temperature_C;
+        progress(fmt::format("validation on {} ({} {} bits, {} {:g} C)", name, result.method, result.bits, o.corner,
+                             o.temperature_C));
+        const Technology& held_tech = held.tech;
+        CalibrationParams held_blocks = extracted_only;
+        if (transistor) {
+            if (other_corner) {
+                const spice::BlockCharacterization blocks = spice::characterize_blocks(held, held_tech, pool, o);
+                report.simulations += blocks.simulations;
+                held_blocks = with_blocks(blocks.parameters());
+                result.block_parameters = fmt::format("re-extracted at {} {:g} C", o.corner, o.temperature_C);
+            } else {
+                result.block_parameters = fmt::format("as extracted at {} {:g} C", o.corner, o.temperature_C);
+            }
+        }
+        const SpiceLevels s = spice_levels(held, held_tech, options.validation_bracket_lsb, pool, pool, o,
+                                           report.simulations, options.progress);
+        CalibrationParams held_after = report.parameters;
+        held_after.block_parameters = held_blocks.block_parameters;
+        result.spice = s.levels;
+        result.before = behavioral_levels(held, held_tech, held_blocks);
+        result.after = behavioral_levels(held, held_tech, held_after);
+        const double held_lsb = held.levels.lsb();
+        result.max_threshold_error_lsb_before = max_abs_difference_lsb(result.before, s.levels, held_lsb);
+        result.max_threshold_error_lsb_after = max_abs_difference_lsb(result.after, s.levels, held_lsb);
+        double widest = 0;
+        for (double w : s.bracket_lsb) widest = std::max(widest, w);
+        double tolerance = 0;
+        for (double r : tolerance_resolution_lsb(held, held_tech, held_after, s.levels)) tolerance = std::max(tolerance, r);
+        result.spice_resolution_lsb = std::max(widest, tolerance);
+        result.improved = result.max_threshold_error_lsb_after < result.max_threshold_error_lsb_before;
+        report.max_threshold_error_lsb_validation =
+            std::max(report.max_threshold_error_lsb_validation, result.max_threshold_error_lsb_after);
+        report.validation.push_back(result);
+    }
+    {
+        int improved = 0;
+        for (const ValidationResult& r : report.validation) improved += r.improved;
+        const int n = static_cast<int>(report.validation.size());
+        if (n == 0)
+            report.validation_verdict = "no held-out design was checked";
+        else if (improved == n)
+            report.validation_verdict = fmt::format("the fit improves all {} held-out designs", n);
+        else
+            report.validation_verdict = fmt::format(
+                "the fit does not improve {} of {} held-out designs: there the extracted block parameters alone are "
+                "as good or better, and the fitted corrections do not carry over",
+                n - improved, n);
     }
 
-    // Code agreement on full conversions at values drawn over the range.
-    if (options.agreement_samples > 0) {
-        progress(fmt::format("code agreement on {} full SPICE conversions", options.agreement_samples));
+    // 4b. Code agreement on full conversions: uniform draws, and next to every threshold.
+    AdcOptions calibrated;
+    calibrated.calibration = report.parameters;
+    const BehavioralAdc adc(design, tech, nominal_chip(design, tech), calibrated);
+    if (options.agreement_samples > 0 || options.near_threshold_samples > 0) {
         RandomStream random(options.seed, 0);
         std::vector<double> values;
         for (int i = 0; i < options.agreement_samples; ++i)
             values.push_back(design.levels.lo + (design.levels.hi - design.levels.lo) * random.uniform());
-        std::vector<spice::Netlist> nets;
-        std::vector<spice::SimulationRequest> requests;
-        for (double v : values) {
-            spice::NetlistOptions o = options.netlist;
-            o.kind = "conversion";
-            o.mac_value = v;
-            nets.push_back(spice::generate_netlist(design, tech, chip, o));
-            requests.push_back({nets.back().text, nets.back().vectors, 300.0});
-        }
-        std::vector<std::string> labels;
-        for (double v : values) labels.push_back(fmt::format("conversion at MAC {:g}", v));
-        const auto results = spice::run_all(pool, requests, labels, report.simulations);
-        AdcOptions calibrated;
-        calibrated.calibration = report.parameters;
-        const BehavioralAdc adc(design, tech, nominal_chip(design, tech), calibrated);
-        int agree = 0, agree_all = 0, filtered = 0;
-        double spice_time = 0;
+        const std::size_t uniform = values.size();
+        for (double t : reference)
+            for (int j = 0; j < options.near_threshold_samples; ++j) {
+                // Alternating sides, 0.1 .. 0.2 LSB away.
+                const double distance = (0.1 + 0.1 * (j / 2) / std::max(1, options.near_threshold_samples / 2)) * lsb;
+                values.push_back(t + (j % 2 ? distance : -distance));
+            }
+        progress(fmt::format("code agreement on {} full SPICE conversions ({} within 0.2 LSB of a threshold)",
+                             values.size(), values.size() - uniform));
+        const auto conversions = spice::spice_convert(design, tech, chip, values, pool, options.netlist);
+        report.simulations += static_cast<int>(values.size());
+        int agree = 0, agree_all = 0, filtered = 0, near = 0, agree_near = 0;
         for (std::size_t i = 0; i < values.size(); ++i) {
-            spice_time += results[i].wall_s;
-            const int spice_code = spice::read_conversion(nets[i], results[i], tech.counter.early_stop).code;
-            const bool same = spice_code == adc.convert(values[i]);
-            agree_all += same;
+            const bool same = conversions[i].code == adc.convert(values[i]);
             bool far = true;
-            for (double t : spice_levels) far = far && std::abs(values[i] - t) > 0.2 * lsb;
-            if (far) {
-                ++filtered;
-                agree += same;
+            for (double t : reference) far = far && std::abs(values[i] - t) > 0.2 * lsb;
+            if (i < uniform) {
+                agree_all += same;
+                if (far) {
+                    ++filtered;
+                    agree += same;
+                }
+            } else {
+                ++near;
+                agree_near += same;
             }
         }
-        report.agreement_samples = static_cast<int>(values.size());
+        report.agreement_samples = static_cast<int>(uniform);
         report.agreement_filtered = filtered;
+        report.agreement_near = near;
         report.code_agreement = filtered ? static_cast<double>(agree) / filtered : 0.0;
-        report.code_agreement_all = static_cast<double>(agree_all) / static_cast<double>(values.size());
-        report.spice_conversion_s = spice_time / static_cast<double>(values.size());
-        // One static behavioral conversion, timed over many.
-        const int repeats = 200000;
+        report.code_agreement_all = uniform ? static_cast<double>(agree_all) / static_cast<double>(uniform) : 0.0;
+        report.code_agreement_near = near ? static_cast<double>(agree_near) / near : 0.0;
+    }
+
+    // 4c. Speed: SPICE on one worker; the behavioral model with and without its setup.
+    {
+        progress("timing: SPICE conversions on one worker, behavioral conversions and chips");
+        const double middle = 0.5 * (design.levels.lo + design.levels.hi);
+        std::vector<spice::SimulationRequest> requests;
+        std::vector<std::string> labels;
+        for (int i = 0; i < 2; ++i) {
+            spice::NetlistOptions o = options.netlist;
+            o.kind = "conversion";
+            o.mac_value = middle + 0.01 * i * lsb;
+            const spice::Netlist net = spice::generate_netlist(design, tech, chip, o);
+            requests.push_back({net.text, net.vectors, 600.0});
+            labels.push_back("timed conversion");
+        }
+        double spice_s = 0;
+        for (const auto& r : spice::run_all(timing_pool, requests, labels, report.simulations)) spice_s += r.wall_s;
+        report.spice_conversion_s = spice_s / static_cast<double>(requests.size());
+
         int sink = 0;
-        const auto t0 = std::chrono::steady_clock::now();
-        for (int i = 0; i < repeats; ++i) sink += adc.convert(values[static_cast<std::size_t>(i) % values.size()]);
-        report.behavioral_conversion_s =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeats;
-        if (sink < 0) report.behavioral_conversion_s = 0;  // keeps the loop
+        const int repeats = 200000;
+        auto t0 = Clock::now();
+        for (int i = 0; i < repeats; ++i) sink += adc.convert(design.levels.lo + (design.levels.hi - design.levels.lo) * (i % 997) / 997.0);
+        report.behavioral_conversion_s = seconds_since(t0) / repeats;
+        const int setups = 20;
+        t0 = Clock::now();
+        for (int i = 0; i < setups; ++i) {
+            const BehavioralAdc fresh(design, tech, nominal_chip(design, tech), calibrated);
+            sink += fresh.convert(middle);
+        }
+        report.behavioral_setup_s = seconds_since(t0) / setups - report.behavioral_conversion_s;
+        const int chips = 20;
+        t0 = Clock::now();
+        for (int i = 0; i < chips; ++i) {
+            ChipInstance c = nominal_chip(design, tech);
+            c.comparator_offset_V = 1e-4 * i;
+            sink += static_cast<int>(adc.with_chip(c).transition_levels(lsb * 1e-3).size());
+        }
+        report.behavioral_chip_s = seconds_since(t0) / chips;
+        if (sink == -1) report.behavioral_chip_s = 0;  // keeps the loops
         report.speedup = report.spice_conversion_s / report.behavioral_conversion_s;
+        report.speedup_per_conversion_with_setup =
+            report.spice_conversion_s / (report.behavioral_conversion_s + report.behavioral_setup_s);
+        report.speedup_per_chip = report.spice_chip_s / report.behavioral_chip_s;
     }
 
-    // Validation on a second level set, parameters unchanged.
-    if (validation) {
-        progress("validation on a second level set (no refit)");
-        report.validation_label =
-            fmt::format("{}/{} {} bits", validation->levels.method, validation->levels.variant, validation->levels.bits);
-        const spice::FastExtraction v = spice::extract_transitions(
-            *validation, validation->tech, spice::nominal_spice_chip(*validation, validation->tech), pool, options.netlist);
-        report.simulations += v.simulations;
-        report.max_threshold_error_lsb_validation =
-            max_abs_difference_lsb(behavioral_levels(*validation, validation->tech, report.parameters),
-                                   v.transition_levels, validation->levels.lsb());
-    }
-
-    // Ablation: each named nonideality on alone, in SPICE and in the nominal behavioral model.
+    // 4d. Ablation on the macromodel (its blocks can be made ideal one at a time).
     if (options.ablation) {
+        spice::NetlistOptions macro = options.netlist;
+        macro.circuit = "macro";
         const Technology none = all_off(tech);
         const std::vector<std::pair<std::string, std::function<void(Technology&)>>> groups = {
             {"none", [](Technology&) {}},
@@ -354,6 +663,7 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
              }},
             {"1T1R access", [&](Technology& t) { t.device.cell_type = tech.device.cell_type; }},
             {"wire resistance", [&](Technology& t) { t.array.wire_resistance_ohm = tech.array.wire_resistance_ohm; }},
+            {"select switches", [&](Technology& t) { t.sense.select_switch_ohm = tech.sense.select_switch_ohm; }},
             {"ramp RC and kickback",
              [&](Technology& t) {
                  t.sense.opamp_output_resistance_ohm = tech.sense.opamp_output_resistance_ohm;
@@ -361,11 +671,11 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
              }},
         };
         for (const auto& [name, switch_on] : groups) {
-            progress(fmt::format("ablation: {}", name));
+            progress(fmt::format("ablation (macromodel): {}", name));
             Technology t = none;
             switch_on(t);
             const spice::FastExtraction x =
-                spice::extract_transitions(design, t, spice::nominal_spice_chip(design, t), pool, options.netlist);
+                spice::extract_transitions(design, t, spice::nominal_spice_chip(design, t), pool, macro);
             report.simulations += x.simulations;
             AblationEntry entry;
             entry.nonideality = name;
@@ -375,21 +685,8 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
             report.ablation.push_back(entry);
         }
     }
-    report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.wall_s = seconds_since(start);
     return report;
-}
-
-ReplicaDesign default_validation_design(const ReplicaDesign& design, const Technology& tech)
-{
-    const LevelSet& own = design.levels;
-    const std::vector<double> range = {own.lo, own.hi};
-    QuantizerOptions q;
-    q.bits = own.bits > 1 ? own.bits - 1 : own.bits + 1;
-    q.method = "linear";
-    const LevelSet linear = fit_levels(summarize_exact(std::span<const double>(range), own.lo, own.hi), q);
-    Technology for_validation = tech;
-    for_validation.sense.capacitance_F = 0.0;  // sized for its own range top
-    return map_levels(linear, for_validation, {});
 }
 
 }  // namespace nladc

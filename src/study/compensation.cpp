@@ -94,11 +94,22 @@ CompensationResult compensate_mapping(const LevelSet& levels, const Technology& 
                 proposal[k] *= 0.8;
                 continue;
             }
-            if (!std::isfinite(model) || model <= 0) {
+            if (model == -INFINITY) {  // below every MAC value: grow it
+                proposal[k] += 0.5 * levels.lsb();
+                continue;
+            }
+            if (!std::isfinite(model)) {
                 result.stopped = fmt::format("threshold {} is unreachable in the model", k + 1);
                 break;
             }
-            proposal[k] *= std::pow(levels.thresholds[k] / model, relaxation);
+            const double target = levels.thresholds[k];
+            if (model > 0 && target > 0) {
+                proposal[k] *= std::pow(target / model, relaxation);
+            } else {
+                // An offset can put a low threshold at or below zero: move it by the difference,
+                // keeping the step positive.
+                proposal[k] = std::max(proposal[k] + relaxation * (target - model), 1e-3 * levels.lsb());
+            }
         }
         if (!result.stopped.empty()) break;
         bool improved = false;

@@ -129,3 +129,28 @@ TEST_CASE("tech prints defaults that load back, and --tech overrides say so", "[
     CHECK(r.exit_code == 0);
     CHECK(r.err.find("instead of the one embedded") != std::string::npos);
 }
+
+TEST_CASE("non-finite values of numeric flags are usage errors (exit 2) naming the flag", "[cli]")
+{
+    test::ScratchDir dir;
+    make_levels(dir);
+    const std::string design = (dir / "design.json").string();
+    REQUIRE(run_cli({"map", "--levels", (dir / "levels.json").string(), "--out", design}).exit_code == 0);
+    for (const char* value : {"nan", "inf", "-inf", "NaN", "1e400"}) {
+        INFO(value);
+        const auto convert = run_cli({"convert", "--design", design, "--mac", value});
+        CHECK(convert.exit_code == 2);
+        CHECK(convert.err.find("nladc convert: --mac") != std::string::npos);
+        CHECK(convert.out.empty());
+    }
+    // Other commands and flags get the same check.
+    const auto netlist = run_cli({"netlist", "--design", design, "--mac", "3", "--temp", "nan", "--out",
+                                  (dir / "x.cir").string()});
+    CHECK(netlist.exit_code == 2);
+    CHECK(netlist.err.find("--temp") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "x.cir"));
+    const auto synth = run_cli({"synth", "--sigma", "inf", "--out", (dir / "s.npy").string()});
+    CHECK(synth.exit_code == 2);
+    // A finite value still works.
+    CHECK(run_cli({"convert", "--design", design, "--mac", "3"}).exit_code == 0);
+}

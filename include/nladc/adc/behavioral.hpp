@@ -89,6 +89,9 @@ double integrator_output_V(const Technology& tech, double current_A, double cond
 ///   gbw_scale                    multiplies the op-amps' gain-bandwidth product
 ///   leakage_S                    conductance added per enabled replica cell
 struct CalibrationParams {
+    /// Block parameters measured on the circuit's own testbenches (spice/blocks.hpp), as
+    /// technology keys and SI values; applied to the technology before everything else.
+    std::vector<std::pair<std::string, double>> block_parameters;
     double offset_V = 0.0;
     double gain_error = 0.0;
     double mac_compression = 0.0;

@@ -11,6 +11,7 @@
 // of every key (docs/technology.md is generated from it).
 
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "nladc/core/params.hpp"
@@ -67,7 +68,7 @@ struct SenseParams {
     double select_switch_ohm = 10.0;     ///< column-select switch in series with each MAC column and the replica column (on)
     double reset_injection_C = 61.8e-15; ///< charge the opening reset switch leaves on C (u += Q / C)
     double select_injection_C = -40.6e-15;  ///< charge an opening column-select switch leaves on C (u += Q / C)
-    double mirror_injection_C = 12.1e-15;   ///< charge the opening G- mirror output switch leaves on the MAC integrator's C
+    double mirror_injection_C = 28.0e-15;   ///< MAC-only charge after its select switches open (G- switch via the conveyor, mirror switch)
     double opamp_open_loop_output_ohm = 73.0;  ///< the op-amp's own output resistance near crossover (0 = ideal source)
     double opamp_max_current_A = 3.40e-3;  ///< output current the op-amp can sink; 0 = unlimited (no slewing)
 };
@@ -142,6 +143,11 @@ const ParamTable<SenseParams>& sense_table();
 const ParamTable<ComparatorParams>& comparator_table();
 const ParamTable<CounterParams>& counter_table();
 const ParamTable<SpiceParams>& spice_table();
+
+/// Sets the numeric technology parameter "section.key" (e.g. "sense.opamp_gain") to
+/// `value`. Throws Error naming the key for an unknown or non-numeric key and for a value
+/// outside its range.
+void set_technology_number(Technology& tech, std::string_view key, double value);
 
 /// Cross-field checks (ranges are in the tables): returns {"device.g_min_S", "reason"}
 /// for the first violation, or empty strings.

@@ -27,9 +27,12 @@ struct FlowSpiceParams {
     std::string corner = "TT";
     double temperature_C = 27.0;
     int workers = 2;              ///< ngspice worker processes
-    int agreement_samples = 20;   ///< full SPICE conversions for the code agreement
-    int bisection_thresholds = 1; ///< thresholds re-found by bisection on full conversions
-    bool ablation = false;        ///< each nonideality alone in SPICE (about 30 s more)
+    std::string circuit = "transistor";  ///< transistor | macro
+    int agreement_samples = 10;   ///< full SPICE conversions at uniform MAC values for the code agreement
+    int near_threshold_samples = 0;  ///< more per threshold, within 0.2 LSB of it
+    int bisection_thresholds = 3; ///< thresholds bracketed on full conversions (0 = all)
+    std::string validations = "bits";  ///< held-out designs, comma-separated: method, bits, corner
+    bool ablation = false;        ///< each nonideality alone in SPICE (macromodel)
 };
 
 struct FlowConfig {

@@ -38,6 +38,7 @@ struct SpiceMcParams {
     int trials = 0;               ///< the first N trials also run in SPICE (0 = none)
     std::string corner = "TT";
     int workers = 2;
+    std::string circuit = "transistor";  ///< transistor | macro (spice/netlist.hpp)
 };
 
 struct StudySpec {

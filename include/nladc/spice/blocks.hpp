@@ -25,7 +25,8 @@
 //   injection_replica  integrator + select switch + column, rows at VCM: the charge the
 //        opening reset and select switches leave on C.
 //   injection_mac   the same with the G- column, conveyor and mirror switch: the charge
-//        the opening mirror switch leaves.
+//        the MAC integrator gets after its select switches open (G- switch through the
+//        conveyor, mirror switch) beyond the G+ switch's.
 //   conveyor_dc     G- column at V_read through its select switch: mirror gain.
 //   conveyor_step   the same, rows stepping to V_read: settling of the mirrored current.
 //   comparator_*    comparator testbenches (spice/extract.hpp) with and without a
@@ -44,7 +45,8 @@
 //   sense.opamp_power_W        VDD x supply current (ota_op).
 //   sense.reset_switch_ohm, sense.select_switch_ohm       (switches, at VCM)
 //   sense.reset_injection_C, sense.select_injection_C     (injection_replica)
-//   sense.mirror_injection_C                              (injection_mac)
+//   sense.mirror_injection_C   MAC-only charge: injection_mac from ts on, minus the
+//        replica's select charge
 //   sense.column_mirror_gain   I_out (1 + R_sel G-) / (G- V_read) (conveyor_dc)
 //   comparator.offset_per_mismatch                        (comparator_*)
 

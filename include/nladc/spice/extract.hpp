@@ -34,7 +34,8 @@ struct SpiceConversion {
     int code = 0;
     std::vector<int> decisions;   ///< one per simulated step (1: ramp below MAC)
     std::vector<double> ramp_V;   ///< u_line(k) = VCM - v(ramp) just before each compare edge
-    double mac_V = 0.0;           ///< u_mac = VCM - v(cmp_mac) just before the first compare edge
+    std::vector<double> mac_at_compare_V;  ///< u_mac = VCM - v(cmp_mac) just before each compare edge
+    double mac_V = 0.0;           ///< u_mac just before the first compare edge
 };
 
 /// Decisions, code and levels of a conversion transient. Throws Error when a vector is missing.
