@@ -28,7 +28,7 @@ nlohmann::json small_config(const fs::path& activations)
     return nlohmann::json::parse(fmt::format(R"({{
         "activations": "{}", "bits": 3, "range": [0, 6], "compare_bits": [3, 4], "area_bits": [3, 4, 5],
         "ramp_points": 20000,
-        "spice": {{"agreement_samples": 0, "bisection_thresholds": 0}},
+        "spice": {{"agreement_samples": 0, "bisection_thresholds": 1, "validations": ""}},
         "monte_carlo": {{"trials": 400, "block_size": 100, "spice": {{"trials": 2}}}}
     }})",
                                              activations.string()));
@@ -267,7 +267,8 @@ TEST_CASE("flow: --example-config round-trips and docs/flow-config.md is current
     CHECK(nlohmann::json::parse(io::flow_config_to_json(parsed).dump()) == printed);
     CHECK(parsed.bits == 4);
     CHECK(parsed.monte_carlo.trials == 10000);
-    CHECK(parsed.monte_carlo.spice.trials == 20);
+    CHECK(parsed.monte_carlo.spice.trials == 4);
+    CHECK(parsed.monte_carlo.spice.circuit == "transistor");
     const std::string page = test::slurp(kSource / "docs" / "flow-config.md");
     CHECK(page.find(io::describe_flow_config()) != std::string::npos);
 }
