@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# README command 2: install dependencies, build, run the whole test suite.
+# README command 2: install dependencies, build, run the test suite without the [slow]
+# tier (about 6 minutes on 2 cores). scripts/test-slow.sh runs the [slow] tier (the full
+# default flow against characterization/, the transistor-level calibration and SPICE
+# Monte Carlo, the network study); CI (.ci/run) runs both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh build
+scripts/build.sh build "-DNLADC_TEST_SPEC=~[slow]"
 ctest --test-dir build -j"$(nproc)" --output-on-failure --timeout 900

@@ -314,16 +314,19 @@ TEST_CASE("mc --example-study runs as printed", "[cli][montecarlo]")
 TEST_CASE("mc --spice: behavioral and SPICE transition levels on the same sampled chips", "[cli][montecarlo][ngspice][slow]")
 {
     test::ScratchDir dir;
+    // 10 transistor-level chips (about 20 s each): the two models see the same chips, so their
+    // sigmas are compared on identical samples and 10 suffice.
+    constexpr int chips = 10;
     nlohmann::json s = three_bit_study();
-    s["trials"] = 20;
+    s["trials"] = chips;
     s["seed"] = 3;
     test::write_text(dir / "study.json", s.dump(2));
-    const auto r = run_cli({"mc", "--study", (dir / "study.json").string(), "--spice", "20", "--out",
+    const auto r = run_cli({"mc", "--study", (dir / "study.json").string(), "--spice", std::to_string(chips), "--out",
                             (dir / "out").string()});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const nlohmann::json spice = nlohmann::json::parse(test::slurp(dir / "out" / "spice_mc.json"));
-    CHECK(spice.at("trials") == 20);
+    CHECK(spice.at("trials") == chips);
     CHECK(spice.at("max_difference_lsb").get<double>() <= 0.1);
     REQUIRE(spice.at("thresholds").size() == 7);
 
@@ -352,10 +355,10 @@ TEST_CASE("mc --spice: behavioral and SPICE transition levels on the same sample
         // Acceptance: sigma within 15 % of each other or within 0.02 LSB, whichever is larger.
         CHECK(std::abs(b - sp) <= std::max(0.15 * std::max(b, sp), 0.02));
         const auto& v = pairs.at(k);
-        REQUIRE(v.size() == 20);
+        REQUIRE(v.size() == chips);
         double mb = 0, ms = 0;
         for (const auto& [x, y] : v) mb += x, ms += y;
-        mb /= 20, ms /= 20;
+        mb /= chips, ms /= chips;
         double sxy = 0, sxx = 0, syy = 0;
         for (const auto& [x, y] : v) sxy += (x - mb) * (y - ms), sxx += (x - mb) * (x - mb), syy += (y - ms) * (y - ms);
         CHECK(sxy / std::sqrt(sxx * syy) >= 0.95);
