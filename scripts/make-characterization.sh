@@ -10,6 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=${1:-characterization/default}
 nladc=${2:-build/nladc}
+# The committed results must name the commit that made them: refuse a dirty build.
+if [ "$dest" = characterization/default ] && "$nladc" --version | grep -q -- -dirty; then
+    echo "make-characterization: $nladc was built from a dirty tree ($("$nladc" --version)); commit, rebuild, rerun" >&2
+    exit 1
+fi
 run=$(mktemp -d /tmp/nladc-characterization-XXXXXX)
 trap 'rm -rf "$run"' EXIT
 "$nladc" flow --config characterization/default.json --out "$run/flow"
@@ -17,6 +22,9 @@ rm -rf "$dest.tmp.$$"
 mkdir -p "$dest.tmp.$$"
 tar -C "$run/flow" --exclude=./monte_carlo/blocks --exclude=./monte_carlo/trials.csv \
     --exclude=./data/activations.npy --exclude='./*/stage.json' -cf - . | tar -C "$dest.tmp.$$" -xf -
+# Committed files carry no machine paths: paths into the run directory become relative
+# to the flow's output directory, paths into this checkout relative to its root.
+grep -rlIZ -e "$run/flow/" -e "$PWD/" "$dest.tmp.$$" | xargs -0 -r sed -i -e "s|$run/flow/||g" -e "s|$PWD/||g"
 rm -rf "$dest"
 mv "$dest.tmp.$$" "$dest"
 echo "wrote $dest/ (report.md, models/)"

@@ -41,3 +41,22 @@ TEST_CASE("characterization/default holds the current models of the default flow
     CHECK(fs::exists(dir / "default" / "report.md"));
     CHECK_FALSE(fs::exists(dir / "default" / "monte_carlo" / "trials.csv"));
 }
+
+TEST_CASE("committed results carry no machine paths and no dirty version", "[cli][flow]")
+{
+    // Absolute paths (a JSON string, a quoted or parenthesized path starting at the root)
+    // and "-dirty" version strings in any text file under characterization/.
+    const std::regex absolute(R"re((^|["'(= ])/(tmp|work|home|root|usr|opt|var|check|mnt|srv)/)re");
+    std::size_t files = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(fs::path(NLADC_SOURCE_DIR) / "characterization")) {
+        const std::string ext = entry.path().extension().string();
+        if (!entry.is_regular_file() || (ext != ".json" && ext != ".md" && ext != ".csv" && ext != ".sp" && ext != ".va"))
+            continue;
+        ++files;
+        const std::string text = nladc::test::slurp(entry.path());
+        INFO(entry.path().string());
+        CHECK_FALSE(std::regex_search(text, absolute));
+        CHECK(text.find("-dirty") == std::string::npos);
+    }
+    CHECK(files > 20);
+}
