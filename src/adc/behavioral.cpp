@@ -813,6 +813,7 @@ ConversionEnergy BehavioralAdc::energy(double mac_value) const
                {"replica_cell_read", replica_j},
                {"comparator", decisions * m.tech.comparator.energy_J},
                {"integrators", integrators_j},
+               {"conveyor", m.tech.sense.conveyor_power_W * sense_time},
                {"counter", decisions * m.tech.counter.energy_per_clock_J}};
     for (const auto& term : e.terms) e.total_J += term.joules;
     e.clocks = decisions;

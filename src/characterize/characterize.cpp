@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "nladc/core/error.hpp"
+#include "nladc/core/random.hpp"
 #include "nladc/core/version.hpp"
 #include "nladc/io/atomic_file.hpp"
 #include "nladc/io/json.hpp"
@@ -13,6 +14,7 @@
 #include "nladc/io/calibration_file.hpp"
 #include "nladc/io/technology_file.hpp"
 #include "nladc/montecarlo/engine.hpp"
+#include "nladc/spice/ngspice.hpp"
 #include "nladc/study/calibration.hpp"
 
 namespace nladc {
@@ -29,7 +31,19 @@ Characterization characterize(const ReplicaDesign& design, const Technology& tec
     c.adc = options.adc;
     const LevelSet& set = design.levels;
     const double lsb = set.lsb(), span = set.hi - set.lo;
-    const BehavioralAdc adc(design, tech, nominal_chip(design, tech), options.adc);
+    const int steps = static_cast<int>(set.thresholds.size());
+    ChipInstance chip = nominal_chip(design, tech);
+    c.stuck_off_step = options.stuck_off_step;
+    if (options.stuck_off_step != 0) {
+        if (options.stuck_off_step < 1 || options.stuck_off_step > steps)
+            throw Error(fmt::format("stuck-off step {}: the design has steps 1 .. {}", options.stuck_off_step, steps));
+        std::size_t cell = 0;
+        while (cell < design.cells.size() && design.cells[cell].step != options.stuck_off_step) ++cell;
+        if (cell == design.cells.size())
+            throw Error(fmt::format("stuck-off step {}: no replica cell realizes that step", options.stuck_off_step));
+        chip.replica_conductance_S[cell] = tech.device.g_off_S;
+    }
+    const BehavioralAdc adc(design, tech, chip, options.adc);
     c.bisection = adc.transition_levels(lsb * 1e-7);
 
     // Code-density test: evenly spaced inputs over the range and a margin; T[k] is the
@@ -48,9 +62,14 @@ Characterization characterize(const ReplicaDesign& design, const Technology& tec
     c.histogram.assign(static_cast<std::size_t>(codes), 0);
     double energy = 0, latency = 0;
     std::size_t inside = 0;
+    c.histogram_noisy.assign(static_cast<std::size_t>(codes), 0);
+    c.noise_seed = options.noise_seed;
+    c.noise_sigma_V = options.adc.ideal.comparator ? 0.0 : tech.comparator.noise_sigma_V;
+    RandomStream noise(options.noise_seed, 0);
     for (std::size_t i = 0; i < n; ++i) {
         const double x = c.ramp_start + (static_cast<double>(i) + 0.5) * c.ramp_step;
         ++c.histogram[static_cast<std::size_t>(adc.convert(x))];
+        ++c.histogram_noisy[static_cast<std::size_t>(adc.convert(x, &noise))];
         if (x >= set.lo && x <= set.hi && i % 997 == 0) {  // energy on a subsample
             const ConversionEnergy e = adc.energy(x);
             energy += e.total_J;
@@ -58,11 +77,22 @@ Characterization characterize(const ReplicaDesign& design, const Technology& tec
             ++inside;
         }
     }
-    std::size_t below = 0;
+    std::size_t below = 0, below_noisy = 0;
     for (int k = 1; k < codes; ++k) {
         below += static_cast<std::size_t>(c.histogram[static_cast<std::size_t>(k - 1)]);
+        below_noisy += static_cast<std::size_t>(c.histogram_noisy[static_cast<std::size_t>(k - 1)]);
         // A code never reached leaves its threshold at the ramp's edge.
         c.code_density.push_back(c.ramp_start + static_cast<double>(below) * c.ramp_step);
+        c.code_density_noisy.push_back(c.ramp_start + static_cast<double>(below_noisy) * c.ramp_step);
+    }
+    for (int k = 1; k + 1 < codes; ++k) {
+        const double width = c.histogram_noisy[static_cast<std::size_t>(k)] * c.ramp_step;
+        const double target = set.thresholds[static_cast<std::size_t>(k)] - set.thresholds[static_cast<std::size_t>(k - 1)];
+        c.code_width_lsb.push_back(width / lsb);
+        if (c.histogram_noisy[static_cast<std::size_t>(k)] == 0)
+            c.missing_codes.push_back(k);
+        else if (width < kNarrowCodeLsb * lsb && target >= kNarrowCodeLsb * lsb)
+            c.narrow_codes.push_back(k);
     }
     for (std::size_t k = 0; k < c.bisection.size(); ++k)
         if (std::isfinite(c.bisection[k]))
@@ -94,6 +124,11 @@ Characterization characterize(const ReplicaDesign& design, const Technology& tec
         c.offset = (sy - c.gain * sx) / m;
     }
     c.energy_mid = adc.energy(set.lo + 0.5 * span);
+    if (options.spice_energy) {
+        spice::WorkerPool pool(options.spice_workers);
+        c.spice_energy = spice::conversion_energy(design, tech, spice::nominal_spice_chip(design, tech),
+                                                  set.lo + 0.5 * span, tech.counter.energy_per_clock_J, pool, {});
+    }
     c.mean_energy_J = inside ? energy / static_cast<double>(inside) : c.energy_mid.total_J;
     c.mean_latency_s = inside ? latency / static_cast<double>(inside) : c.energy_mid.latency_s;
 
@@ -191,12 +226,22 @@ void write_characterization(const Characterization& c, const fs::path& dir)
     }
     j["thresholds"] = thresholds;
     j["max_code_density_vs_bisection_lsb"] = c.max_density_vs_bisection_lsb;
+    // Missing and narrow codes come from the noisy ramp (comparator noise per decision).
+    j["missing_codes"] = c.missing_codes;
+    j["narrow_codes"] = c.narrow_codes;
+    j["code_density_noise"] = {{"comparator_noise_sigma_V", c.noise_sigma_V},
+                               {"seed", c.noise_seed},
+                               {"narrow_below_lsb", kNarrowCodeLsb},
+                               {"code_width_lsb", c.code_width_lsb},
+                               {"transition_levels", c.code_density_noisy}};
+    if (c.stuck_off_step) j["stuck_off_step"] = c.stuck_off_step;
     j["linearity"] = {{"definition", c.ieee ? "IEEE 1241 (linear level set) and the nonlinear generalization"
                                              : "nonlinear generalization (docs/montecarlo.md)"},
                       {"max_abs_inl_lsb", c.linearity.max_abs_inl_lsb},
                       {"max_abs_dnl", c.linearity.max_abs_dnl},
                       {"dnl", c.linearity.dnl},
                       {"missing_codes", c.linearity.missing_codes},
+                      {"narrow_codes", c.linearity.narrow_codes},
                       {"code_errors", c.linearity.code_errors}};
     if (c.ieee)
         j["ieee1241"] = {{"code_width", c.ieee->code_width},
@@ -211,6 +256,30 @@ void write_characterization(const Characterization& c, const fs::path& dir)
     j["gain"] = c.gain;
     io::OrderedJson terms = io::OrderedJson::object();
     for (const auto& term : c.energy_mid.terms) terms[term.name + "_J"] = term.joules;
+    if (c.spice_energy) {
+        // One conversion at the range middle in both simulators, term by term (the
+        // accounting of spice/energy.hpp, which mirrors the behavioral model's).
+        const spice::SpiceEnergy& s = *c.spice_energy;
+        j["energy_per_conversion_J_spice"] = s.total_J;
+        j["energy_per_conversion_J_model"] = c.energy_mid.total_J;
+        io::OrderedJson spice_terms = io::OrderedJson::object(), model_terms = io::OrderedJson::object(),
+                        sources = io::OrderedJson::object();
+        for (const auto& term : s.terms) {
+            spice_terms[term.name + "_J"] = term.joules;
+            sources[term.name] = term.source;
+        }
+        for (const auto& term : c.energy_mid.terms) model_terms[term.name + "_J"] = term.joules;
+        j["energy_comparison"] = {{"mac_value", s.mac_value},
+                                  {"code_spice", s.code},
+                                  {"decisions_spice", s.decisions},
+                                  {"decisions_model", c.energy_mid.clocks},
+                                  {"terms_spice", spice_terms},
+                                  {"terms_model", model_terms},
+                                  {"source", sources},
+                                  {"comparator_per_decision_J_spice", s.comparator_per_decision_J},
+                                  {"integrator_replica_unshared_J_spice", s.integrator_replica_J},
+                                  {"relative_difference", (c.energy_mid.total_J - s.total_J) / s.total_J}};
+    }
     j["energy"] = {{"at_range_middle_J", c.energy_mid.total_J},
                    {"terms_at_range_middle", terms},
                    {"mean_over_range_J", c.mean_energy_J},

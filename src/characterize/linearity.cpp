@@ -27,6 +27,8 @@ Linearity nonlinear_linearity(const LevelSet& target, const std::vector<double>&
         const double w = measured[k + 1] - measured[k];
         const bool missing = !(w > 0);
         if (missing) r.missing_codes.push_back(static_cast<int>(k) + 1);
+        if (!missing && w < kNarrowCodeLsb * lsb && w_target >= kNarrowCodeLsb * lsb)
+            r.narrow_codes.push_back(static_cast<int>(k) + 1);
         // Empty target codes (coinciding thresholds) have no meaningful relative width.
         const double dnl = w_target > 0 ? (std::isfinite(w) ? (missing ? -1.0 : (w - w_target) / w_target) : -1.0) : 0.0;
         r.dnl.push_back(dnl);

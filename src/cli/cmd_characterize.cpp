@@ -1,5 +1,6 @@
 // Characterization and model export: characterize, export.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 #include <memory>
@@ -18,6 +19,10 @@ Command add_characterize(CLI::App& parent)
         DesignFlags design;
         std::string study, out;
         std::size_t ramp_points = 1000000;
+        std::uint64_t noise_seed = 1;
+        int stuck_off_step = 0;
+        bool no_spice_energy = false;
+        int workers = 2;
     };
     auto flags = std::make_shared<Flags>();
     CLI::App* app = parent.add_subcommand(
@@ -26,6 +31,13 @@ Command add_characterize(CLI::App& parent)
     flags->design.add(*app);
     app->add_option("--study", flags->study, "An `nladc mc` output directory to aggregate");
     app->add_option("--ramp-points", flags->ramp_points, "Code-density ramp length")->check(CLI::Range(1000, 100000000));
+    app->add_option("--noise-seed", flags->noise_seed, "Seed of the comparator noise in the noisy code-density ramp");
+    app->add_option("--stuck-off-step", flags->stuck_off_step,
+                    "Characterize a chip whose replica step K has a cell stuck off (K = 1 .. L-1)")
+        ->check(CLI::Range(1, 1 << 20));
+    app->add_flag("--no-spice-energy", flags->no_spice_energy,
+                  "Skip the ngspice conversion that measures the energy per conversion block by block");
+    app->add_option("--workers", flags->workers, "ngspice worker processes")->check(CLI::Range(1, 64));
     app->add_option("--out", flags->out, "Output directory")->required();
     return {app, [flags] {
                 const LoadedDesign loaded = flags->design.load();
@@ -33,6 +45,10 @@ Command add_characterize(CLI::App& parent)
                 options.adc = flags->design.options();
                 options.ramp_points = flags->ramp_points;
                 options.study_dir = flags->study;
+                options.noise_seed = flags->noise_seed;
+                options.stuck_off_step = flags->stuck_off_step;
+                options.spice_energy = !flags->no_spice_energy;
+                options.spice_workers = flags->workers;
                 note(fmt::format("characterize: bisection and a {}-point code-density ramp", options.ramp_points));
                 const Characterization c = characterize(loaded.design, loaded.tech, loaded.hash, options);
                 write_characterization(c, flags->out);
@@ -43,11 +59,29 @@ Command add_characterize(CLI::App& parent)
                                          "gain {:.5f}\n",
                                          c.linearity.max_abs_inl_lsb, c.linearity.max_abs_dnl,
                                          c.linearity.missing_codes.size(), c.offset, c.gain);
+                std::cout << fmt::format("with comparator noise ({:.3g} mV, seed {}): missing codes [{}], narrow codes "
+                                         "(< {} LSB) [{}]\n",
+                                         c.noise_sigma_V * 1e3, c.noise_seed, fmt::join(c.missing_codes, ", "),
+                                         kNarrowCodeLsb, fmt::join(c.narrow_codes, ", "));
                 if (c.ieee)
                     std::cout << fmt::format("IEEE 1241 (linear level set): offset {:.4g}, gain {:.5f}\n", c.ieee->offset,
                                              c.ieee->gain);
                 std::cout << fmt::format("energy {:.4g} pJ per conversion (mean over the range), latency {:.4g} ns\n",
                                          c.mean_energy_J * 1e12, c.mean_latency_s * 1e9);
+                if (c.spice_energy) {
+                    std::cout << fmt::format("energy of one conversion at MAC {:.4g}: ngspice {:.4g} pJ, model {:.4g} pJ "
+                                             "({:+.1f} %)\n",
+                                             c.spice_energy->mac_value, c.spice_energy->total_J * 1e12,
+                                             c.energy_mid.total_J * 1e12,
+                                             100 * (c.energy_mid.total_J / c.spice_energy->total_J - 1));
+                    for (const auto& term : c.spice_energy->terms) {
+                        double model = 0;
+                        for (const auto& m : c.energy_mid.terms)
+                            if (m.name == term.name) model = m.joules;
+                        std::cout << fmt::format("  {:<18} ngspice {:10.4g} pJ  model {:10.4g} pJ  ({})\n", term.name,
+                                                 term.joules * 1e12, model * 1e12, term.source);
+                    }
+                }
                 if (c.study_trials)
                     std::cout << fmt::format("Monte Carlo: {} chips, yield {:.2f} % before trim, {:.2f} % after; SQNR "
                                              "{:.2f} dB mean (ideal level set {:.2f} dB)\n",

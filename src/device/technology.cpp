@@ -91,6 +91,8 @@ const ParamTable<SenseParams>& sense_table()
          "isolation resistor between the op-amp and its output node (the shared ramp line, the MAC comparator node)",
          "choice (integrator_ota rout)", 0, 1e9},
         {"opamp_power_W", &S::opamp_power_W, "W", "static power of one op-amp", kExtracted, 0, 1},
+        {"conveyor_power_W", &S::conveyor_power_W, "W", "static power of the G- current conveyor (one per MAC pair)",
+         kExtracted, 0, 1},
         {"column_mirror_gain", &S::column_mirror_gain, "", "gain of the mirror subtracting the G- column current",
          kExtracted, 0.5, 1.5},
         {"reset_switch_ohm", &S::reset_switch_ohm, "ohm", "on-resistance of the reset switch across the integrating capacitor",
@@ -144,7 +146,8 @@ const ParamTable<ComparatorParams>& comparator_table()
          kChoice, 0, 1e-9},
         {"match_input_impedance", &C::match_input_impedance, "",
          "(C-1) R_out in series with the MAC output: both inputs see the ramp line's source impedance", kChoice},
-        {"energy_J", &C::energy_J, "J", "energy per decision", kChoice, 0, 1e-6},
+        {"energy_J", &C::energy_J, "J", "energy per decision",
+         "measured: the StrongARM in the transistor-level conversion of the default design (spice/energy.hpp)", 0, 1e-6},
     };
     return table;
 }

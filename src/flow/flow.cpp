@@ -442,6 +442,8 @@ void characterize_stage(const FlowConfig& config, const fs::path& root, const fs
     if (!calibration_file.empty()) options.adc.calibration = io::read_calibration(calibration_file);
     options.ramp_points = static_cast<std::size_t>(config.ramp_points);
     options.study_dir = study_dir.string();
+    options.spice_energy = config.spice.enabled && config.spice.circuit == "transistor";
+    options.spice_workers = config.spice.workers;
     const Characterization c = characterize(record.design, record.design.tech, record.hash, options);
     write_characterization(c, dir);
     std::string s = "## Characterization\n\n";
@@ -454,6 +456,13 @@ void characterize_stage(const FlowConfig& config, const fs::path& root, const fs
     s += fmt::format("| max \\|INL\\| (nonlinear, against the target thresholds) | {:.3f} LSB |\n", c.linearity.max_abs_inl_lsb);
     s += fmt::format("| max \\|DNL\\| | {:.3f} |\n", c.linearity.max_abs_dnl);
     s += fmt::format("| missing codes | {} |\n", c.linearity.missing_codes.size());
+    s += fmt::format("| with comparator noise ({:.2g} mV): missing / narrow (< {} LSB) codes | {} / {} |\n",
+                     c.noise_sigma_V * 1e3, kNarrowCodeLsb, c.missing_codes.size(), c.narrow_codes.size());
+    if (c.spice_energy)
+        s += fmt::format("| energy per conversion at MAC {:.3g}: ngspice (transistor level) / model | {:.4g} / {:.4g} pJ "
+                         "({:+.1f} %) |\n",
+                         c.spice_energy->mac_value, c.spice_energy->total_J * 1e12, c.energy_mid.total_J * 1e12,
+                         100 * (c.energy_mid.total_J / c.spice_energy->total_J - 1));
     s += fmt::format("| offset / gain (least squares, measured vs target) | {:.4g} / {:.4f} |\n", c.offset, c.gain);
     if (c.ieee)
         s += fmt::format("| IEEE 1241 offset / gain (linear level set) | {:.4g} / {:.5f} |\n", c.ieee->offset, c.ieee->gain);

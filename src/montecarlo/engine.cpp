@@ -173,7 +173,7 @@ bool trim_round(const StudyInputs& inputs, const std::vector<double>& measured, 
 bool passes(const Linearity& linearity, const TrimParams& trim)
 {
     return linearity.max_abs_inl_lsb <= trim.inl_spec_lsb && linearity.max_abs_dnl <= trim.dnl_spec &&
-           linearity.missing_codes.empty();
+           linearity.missing_codes.empty() && linearity.narrow_codes.empty();
 }
 
 }  // namespace

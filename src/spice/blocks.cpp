@@ -163,6 +163,7 @@ std::vector<ExtractedParameter> BlockCharacterization::parameters() const
         {"sense.output_swing_V", common_mode_V - swing_low_V, "V", "ota_swing"},
         {"sense.opamp_max_current_A", sink_A, "A", "ota_op"},
         {"sense.opamp_power_W", supply_V * supply_A, "W", "ota_op"},
+        {"sense.conveyor_power_W", supply_V * conveyor_supply_A, "W", "conveyor_dc"},
         {"sense.reset_switch_ohm", reset_switch_ohm.empty() ? 0.0 : reset_switch_ohm.back(), "ohm", "switches"},
         {"sense.select_switch_ohm", select_switch_ohm, "ohm", "switches"},
         {"sense.reset_injection_C", reset_injection_C, "C", "integrator_step_0..5 (from injection_replica)"},
@@ -432,14 +433,17 @@ BlockCharacterization characterize_blocks(const ReplicaDesign& design, const Tec
         x.mirror_settling_s = settled - 0.5e-9;
     }
     // Comparator: offset with and without a 10 mV threshold mismatch at mid-ramp common mode.
+    // With the ratio set to 1 the netlist writes the chip's offset as the mismatch itself.
     {
-        SpiceChip chip = nominal_spice_chip(design, tech);
+        Technology raw = tech;
+        raw.comparator.offset_per_mismatch = 1.0;
+        SpiceChip chip = nominal_spice_chip(design, raw);
         NetlistOptions o = b.options;
         const double cm = b.vcm - 0.5 * tech.sense.swing_fraction * tech.sense.output_swing_V;
         chip.comparator_offset_V = 0.0;
-        const double plain = comparator_offset(design, tech, chip, cm, pool, o, simulations);
+        const double plain = comparator_offset(design, raw, chip, cm, pool, o, simulations);
         chip.comparator_offset_V = 10e-3;
-        const double shifted = comparator_offset(design, tech, chip, cm, pool, o, simulations);
+        const double shifted = comparator_offset(design, raw, chip, cm, pool, o, simulations);
         x.comparator_offset_per_mismatch = (shifted - plain) / 10e-3;
     }
     x.gbw_Hz = 0;

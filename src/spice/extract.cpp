@@ -27,16 +27,12 @@ double sample_at(const Eigen::VectorXd& time, const Eigen::VectorXd& values, dou
     return values(i - 1) + f * (values(i) - values(i - 1));
 }
 
-namespace {
-
 const Eigen::VectorXd& vector_of(const SimulationResult& result, const std::string& name)
 {
     const auto found = result.vectors.find(name);
     if (found == result.vectors.end()) throw Error(fmt::format("ngspice result has no vector '{}'", name));
     return found->second;
 }
-
-}  // namespace
 
 std::vector<SimulationResult> run_all(WorkerPool& pool, const std::vector<SimulationRequest>& requests,
                                       const std::vector<std::string>& labels, int& simulations)
@@ -74,14 +70,12 @@ std::vector<SimulationResult> run_all(WorkerPool& pool, const std::vector<Simula
     return results;
 }
 
-namespace {
-
-/// A conversion takes ~1 s and a MAC-only run ~0.1 s; a run far beyond that is stuck
-/// (then killed and retried with gear).
-SimulationRequest request_for(const Netlist& net, double timeout_s = 180.0)
+SimulationRequest request_for(const Netlist& net, double timeout_s)
 {
     return {net.text, net.vectors, timeout_s};
 }
+
+namespace {
 
 /// u_mac at the first compare edge for each value (MAC-only netlists).
 std::vector<double> probe_mac(const ReplicaDesign& design, const Technology& tech, const SpiceChip& chip,

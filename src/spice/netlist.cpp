@@ -262,6 +262,7 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         net.decision_times.push_back(mac_end + k * period - 2 * edge);
     }
     const double first_compare = mac_end + compare;
+    net.mac_end_time = mac_end;
     net.stop_time = comparator_only ? 0.0 : (steps > 0 ? mac_end + steps * period : first_compare);
 
     // Each comparator input carries its hold capacitor and a column of wire; the real
@@ -269,9 +270,16 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     // own gate capacitance, so the lumped capacitors leave it out.
     const double node_extra_cap = cmp.hold_capacitance_F + cmp.ramp_wire_capacitance_F;
     const double isolation = mac_isolation_resistance(tech);
+    // The chip's offset is input-referred (what the behavioral model adds at the
+    // comparator); the latch turns a pair threshold mismatch into offset_per_mismatch times
+    // as much input-referred offset (extracted per corner, spice/blocks.hpp), so the
+    // mismatch written is the offset divided by that ratio: both simulators see one chip.
+    const double pair_mismatch_V = chip.comparator_offset_V / tech.comparator.offset_per_mismatch;
+    const bool per_block = options.supply_per_block && transistor && !comparator_only;
+    const auto supply = [&](const char* block) { return per_block ? std::string("vdd_") + block : std::string("vdd"); };
     auto comparator_instance = [&](const std::string& inp, const std::string& inn) {
-        return fmt::format("Xcmp {} {} clk outp outn vdd 0 {} dvt_p={:.9g} dvt_n={:.9g}\n", inp, inn,
-                           sp.comparator_subckt, 0.5 * chip.comparator_offset_V, -0.5 * chip.comparator_offset_V);
+        return fmt::format("Xcmp {} {} clk outp outn {} 0 {} dvt_p={:.9g} dvt_n={:.9g}\n", inp, inn, supply("cmp"),
+                           sp.comparator_subckt, 0.5 * pair_mismatch_V, -0.5 * pair_mismatch_V);
     };
     // The other C - 1 comparators on the ramp line: one copy of the comparator with both
     // inputs on the line and multiplicity (C - 1) / 2, so the line takes their kickback as
@@ -437,13 +445,16 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
             // The G- column reaches the conveyor through a select switch like the G+ column's,
             // so both see the same series resistance.
             n += fmt::format("Xsw_n s{} conveyor_in sel_mac {}\n", minus, select);
-            n += fmt::format("Xmirror conveyor_in mirror_out vcm vdd 0 current_conveyor k={:.6g}\n", size.mirror_k);
+            n += fmt::format("Xmirror conveyor_in mirror_out vcm {} 0 current_conveyor k={:.6g}\n", supply("conv"),
+                             size.mirror_k);
             // The mirror output is a current source: its switch's R_on does not matter.
             n += fmt::format("Xsw_m mirror_out sum_mac sel_mirror select_switch w={:.6g}\n", size.mirror_switch_w_m);
-            n += fmt::format("Xint_mac sum_mac out_mac rst_mac rst_mac_b vcm vdd 0 integrator_ota {}\n", integrator_params);
+            n += fmt::format("Xint_mac sum_mac out_mac rst_mac rst_mac_b vcm {} 0 integrator_ota {}\n", supply("imac"),
+                             integrator_params);
             if (!mac_only) {
                 n += fmt::format("Xsw_r s{} sum_ref sel_ref {}\n", replica, select);
-                n += fmt::format("Xint_ref sum_ref ramp rst_ref rst_ref_b vcm vdd 0 integrator_ota {}\n", integrator_params);
+                n += fmt::format("Xint_ref sum_ref ramp rst_ref rst_ref_b vcm {} 0 integrator_ota {}\n", supply("iref"),
+                                 integrator_params);
             }
         } else {
             const std::string integrator_params =
@@ -481,6 +492,22 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
     } else {
         n += ".save v(cmp_mac) v(ramp) v(outp) v(clk)\n";
         net.vectors = {"time", "v(cmp_mac)", "v(ramp)", "v(outp)", "v(clk)"};
+        if (per_block) {
+            // Block supplies, and each row driver's voltage and current (the array's share).
+            n += "* energy: one VDD per block; the supply and row-driver currents are saved\n";
+            for (const char* block : {"imac", "iref", "conv", "cmp"}) {
+                n += fmt::format("Vdd_{} vdd_{} 0 {:.9g}\n", block, block, vdd);
+                net.vectors.push_back(fmt::format("i(vdd_{})", block));
+            }
+            std::string save = ".save";
+            for (const char* block : {"imac", "iref", "conv", "cmp"}) save += fmt::format(" i(vdd_{})", block);
+            for (int i = 0; i < rows; ++i) {
+                save += fmt::format(" v(drv{}) i(vrow{})", i, i);
+                net.vectors.push_back(fmt::format("v(drv{})", i));
+                net.vectors.push_back(fmt::format("i(vrow{})", i));
+            }
+            n += save + "\n";
+        }
         // Decisions and the code as measurements, so `ngspice -b` prints them too.
         std::string sum;
         for (std::size_t k = 0; k < net.decision_times.size(); ++k) {

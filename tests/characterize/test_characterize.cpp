@@ -110,6 +110,16 @@ TEST_CASE("nonlinear INL/DNL reduce to threshold errors over LSB and relative co
         const IeeeLinearity ieee = ieee_linearity({1.0, 2.0, 3.5, 3.4, 5.0, 6.0, 7.0}, 1.0, 1.0);
         CHECK(ieee.missing_codes == std::vector<int>{3});
     }
+    SECTION("a code narrower than 0.1 LSB is narrow, not missing; a code designed that narrow is neither")
+    {
+        const Linearity m = nonlinear_linearity(set, {1.0, 2.0, 3.0, 3.05, 5.0, 6.0, 7.0});
+        CHECK(m.missing_codes.empty());
+        CHECK(m.narrow_codes == std::vector<int>{3});
+        CHECK(nonlinear_linearity(set, {1.0, 2.0, 3.0, 3.11, 5.0, 6.0, 7.0}).narrow_codes.empty());
+        LevelSet dense = set;
+        dense.thresholds[3] = 3.05;  // the target itself: code 3 is 0.05 LSB wide by design
+        CHECK(nonlinear_linearity(dense, dense.thresholds).narrow_codes.empty());
+    }
     SECTION("an unreachable threshold counts as a full-range error")
     {
         std::vector<double> t = kMeasured;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -59,7 +60,7 @@ struct Characterized {
         INFO(mc.err);
         REQUIRE(mc.exit_code == 0);
         characterization = dir / "ch";
-        const auto ch = run_cli({"characterize", "--design", kDesign4.string(), "--tech", tech.string(), "--study",
+        const auto ch = run_cli({"characterize", "--no-spice-energy", "--design", kDesign4.string(), "--tech", tech.string(), "--study",
                                  study.string(), "--ramp-points", "200000", "--out", characterization.string()});
         INFO(ch.err);
         REQUIRE(ch.exit_code == 0);
@@ -214,7 +215,7 @@ TEST_CASE("characterize and export refuse mismatched or missing inputs", "[cli][
     Characterized c;
     SECTION("study of another design")
     {
-        const auto r = run_cli({"characterize", "--design", (kSource / "netlists" / "bskmq3_design.json").string(),
+        const auto r = run_cli({"characterize", "--no-spice-energy", "--design", (kSource / "netlists" / "bskmq3_design.json").string(),
                                 "--study", c.study.string(), "--out", (c.dir / "never").string()});
         CHECK(r.exit_code == 1);
         CHECK(r.err.find("design") != std::string::npos);
@@ -222,7 +223,7 @@ TEST_CASE("characterize and export refuse mismatched or missing inputs", "[cli][
     }
     SECTION("study with another technology")
     {
-        const auto r = run_cli({"characterize", "--design", kDesign4.string(), "--study", c.study.string(), "--out",
+        const auto r = run_cli({"characterize", "--no-spice-energy", "--design", kDesign4.string(), "--study", c.study.string(), "--out",
                                 (c.dir / "never").string()});
         CHECK(r.exit_code == 1);
         CHECK(r.err.find("technology") != std::string::npos);
@@ -274,4 +275,43 @@ TEST_CASE("characterize and export refuse mismatched or missing inputs", "[cli][
             }
         }
     }
+}
+
+TEST_CASE("characterize: a stuck-off step cell leaves its code narrow or missing under comparator noise",
+          "[cli][characterize]")
+{
+    test::ScratchDir dir;
+    const std::string design = (kSource / "netlists" / "bskmq3_design.json").string();
+    const auto healthy = run_cli({"characterize", "--design", design, "--ramp-points", "200000", "--out",
+                                  (dir / "ok").string()});
+    REQUIRE(healthy.exit_code == 0);
+    const nlohmann::json ok = nlohmann::json::parse(test::slurp(dir / "ok" / "characterization.json"));
+    // One transistor-level conversion measured the energy too (tests/spice/test_energy.cpp
+    // compares the terms).
+    CHECK(ok.at("energy_per_conversion_J_spice").get<double>() > 1e-12);
+    CHECK(ok.at("energy_per_conversion_J_model").get<double>() > 1e-12);
+    CHECK(ok.at("energy_comparison").at("terms_spice").size() == 6);
+    CHECK(ok.at("missing_codes").empty());
+    CHECK(ok.at("narrow_codes").empty());
+    CHECK(ok.at("code_density_noise").at("comparator_noise_sigma_V").get<double>() > 0);
+    // Every inner code is hit in proportion to its width (noise moves edges, not widths).
+    const auto widths = ok.at("code_density_noise").at("code_width_lsb");
+    REQUIRE(widths.size() == 6);
+    for (const auto& w : widths) CHECK(w.get<double>() > 0.1);
+
+    // Step 2 bounds code 1 (between T[1] and T[2]): one cell, stuck off, closes it.
+    const auto stuck = run_cli({"characterize", "--no-spice-energy", "--design", design, "--stuck-off-step", "2", "--ramp-points", "200000",
+                                "--out", (dir / "stuck").string()});
+    REQUIRE(stuck.exit_code == 0);
+    const nlohmann::json bad = nlohmann::json::parse(test::slurp(dir / "stuck" / "characterization.json"));
+    CHECK(bad.at("stuck_off_step") == 2);
+    std::vector<int> flagged = bad.at("missing_codes").get<std::vector<int>>();
+    for (int code : bad.at("narrow_codes").get<std::vector<int>>()) flagged.push_back(code);
+    CHECK(std::find(flagged.begin(), flagged.end(), 1) != flagged.end());
+    CHECK(stuck.out.find("narrow codes") != std::string::npos);
+
+    const auto beyond = run_cli({"characterize", "--no-spice-energy", "--design", design, "--stuck-off-step", "8", "--out",
+                                 (dir / "x").string()});
+    CHECK(beyond.exit_code == 1);
+    CHECK(beyond.err.find("stuck-off step 8: the design has steps 1 .. 7") != std::string::npos);
 }

@@ -13,6 +13,7 @@
 #include "nladc/adc/behavioral.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/spice/blocks.hpp"
+#include "nladc/spice/extract.hpp"
 #include "nladc/spice/library.hpp"
 #include "nladc/study/defaults.hpp"
 
@@ -164,6 +165,7 @@ TEST_CASE("blocks: the technology defaults are the default design's extracted bl
         {"sense.output_swing_V", defaults.sense.output_swing_V, 0.02, 0},
         {"sense.opamp_max_current_A", defaults.sense.opamp_max_current_A, 0.03, 0},
         {"sense.opamp_power_W", defaults.sense.opamp_power_W, 0.03, 0},
+        {"sense.conveyor_power_W", defaults.sense.conveyor_power_W, 0.03, 0},
         {"sense.reset_switch_ohm", defaults.sense.reset_switch_ohm, 0.05, 0},
         {"sense.select_switch_ohm", defaults.sense.select_switch_ohm, 0.05, 0},
         {"sense.reset_injection_C", defaults.sense.reset_injection_C, 0.10, 2e-15},
@@ -191,4 +193,24 @@ TEST_CASE("blocks: technology_with sets each parameter by key; unknown keys and 
                       Catch::Contains("outside"));
     CHECK_THROWS_WITH(spice::technology_with(Technology{}, {{"sense.mode", 1.0, "", ""}}),
                       Catch::Contains("not a number"));
+}
+
+TEST_CASE("blocks: a chip's input-referred comparator offset is what SPICE's latch shows", "[ngspice][blocks]")
+{
+    // The netlist writes the offset as a pair mismatch divided by the extracted ratio, so
+    // the offset measured at the latch input equals the chip's (Monte Carlo compares the
+    // two simulators on the same chip). Without the ratio it would be ~9 % larger.
+    const ReplicaDesign design = default_design();
+    Technology tech = design.tech;
+    tech.comparator.offset_per_mismatch = default_blocks().comparator_offset_per_mismatch;
+    spice::WorkerPool pool(2);
+    spice::SpiceChip chip = spice::nominal_spice_chip(design, tech);
+    const double cm = 0.9 - 0.5 * tech.sense.swing_fraction * tech.sense.output_swing_V;
+    int simulations = 0;
+    chip.comparator_offset_V = 0.0;
+    const double plain = spice::comparator_offset(design, tech, chip, cm, pool, {}, simulations);
+    chip.comparator_offset_V = 8e-3;
+    const double shifted = spice::comparator_offset(design, tech, chip, cm, pool, {}, simulations);
+    INFO("offset 0 -> " << plain << " V, 8 mV -> " << shifted << " V");
+    CHECK(shifted - plain == Approx(8e-3).epsilon(0.03));
 }

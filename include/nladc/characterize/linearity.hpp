@@ -9,6 +9,8 @@
 //   step w_k = T_target[k+1] - T_target[k]: dT / w_k)
 //   DNL[k] = (W_meas[k] - W_target[k]) / W_target[k],  W[k] = T[k+1] - T[k], inner codes
 //   missing code k <=> W_meas[k] <= 0  (DNL = -1)
+//   narrow code k  <=> 0 < W_meas[k] < 0.1 LSB while W_target[k] >= 0.1 LSB (a code the
+//                     level set itself makes that narrow is a design choice, not a defect)
 // Linear level sets (IEEE Std 1241), in LSB of the set's own code width:
 //   terminal: Q_t = (T[L-1] - T[1]) / (L - 2), INL_t[k] = (T[k] - T[1] - Q_t (k - 1)) / Q_t,
 //             DNL[k] = W[k] / Q_t - 1, so INL_t[k] is exactly the running sum of DNL;
@@ -21,11 +23,16 @@
 
 namespace nladc {
 
+/// Below this width (in LSB) a code that should be wider is "narrow": a missing code
+/// in all but name once noise is present (the 0.1 LSB).
+inline constexpr double kNarrowCodeLsb = 0.1;
+
 struct Linearity {
     std::vector<double> inl_lsb;    ///< per threshold, (T_meas - T_target) / LSB
     std::vector<double> inl_local;  ///< per threshold, relative to the local target step
     std::vector<double> dnl;        ///< per inner code k = 1 .. L-2, (W_meas - W_target) / W_target
     std::vector<int> missing_codes; ///< inner codes with W_meas <= 0
+    std::vector<int> narrow_codes;  ///< inner codes with 0 < W_meas < kNarrowCodeLsb LSB (see above)
     double max_abs_inl_lsb = 0.0, max_abs_dnl = 0.0;
     int code_errors = 0;            ///< thresholds off by more than 0.5 LSB
 };

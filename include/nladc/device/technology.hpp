@@ -62,6 +62,7 @@ struct SenseParams {
     double opamp_gbw_Hz = 1.71e9;        ///< gain-bandwidth product (single-pole op-amp)
     double opamp_output_resistance_ohm = 300.0;  ///< isolation resistor into the output node (and the shared ramp line)
     double opamp_power_W = 5.18e-3;      ///< static power of one op-amp
+    double conveyor_power_W = 2.96e-3;   ///< static power of the G- current conveyor (one per MAC pair)
     double column_mirror_gain = 0.998;   ///< gain of the mirror that subtracts the G- column current
     double reset_switch_ohm = 10.0;      ///< reset switch across the integrating capacitor (on)
     double select_delay_s = 0.25e-9;     ///< the column-select switches open this long after the rows return to VCM
@@ -89,7 +90,7 @@ struct ComparatorParams {
     /// Put (C - 1) R_out in series with the MAC output so both comparator inputs see the
     /// same source impedance as the shared ramp line: the kickback is then common mode.
     bool match_input_impedance = true;
-    double energy_J = 30e-15;            ///< energy per decision
+    double energy_J = 55.2e-15;          ///< energy per decision (measured: spice/energy.hpp, default design)
 };
 
 struct CounterParams {

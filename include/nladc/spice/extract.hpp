@@ -24,6 +24,13 @@ namespace nladc::spice {
 /// Linear interpolation of a waveform at time t (clamped to its ends).
 double sample_at(const Eigen::VectorXd& time, const Eigen::VectorXd& values, double t);
 
+/// A result's vector by name. Throws Error naming a missing vector.
+const Eigen::VectorXd& vector_of(const SimulationResult& result, const std::string& name);
+
+/// The request for a netlist. A conversion takes a few seconds; a run far beyond the
+/// timeout is stuck (then killed and retried with gear by run_all).
+SimulationRequest request_for(const Netlist& net, double timeout_s = 180.0);
+
 /// Runs requests on the pool; a run that fails or times out (e.g. "timestep too small")
 /// is retried once with the gear integrator, which is more robust on stiff nodes. A
 /// second failure throws Error naming labels[i] and ngspice's message.

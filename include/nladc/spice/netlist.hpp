@@ -35,7 +35,7 @@ struct SpiceChip {
     double v_read_V = 0.2;
     double wire_resistance_ohm = 0.0;
     double drift_factor = 1.0;                  ///< applied to the MAC cells
-    double comparator_offset_V = 0.0;           ///< written as delvto: dvt_p = +V/2, dvt_n = -V/2
+    double comparator_offset_V = 0.0;           ///< input-referred; written as delvto dvt_p = -dvt_n = V / (2 comparator.offset_per_mismatch)
 };
 
 SpiceChip nominal_spice_chip(const ReplicaDesign& design, const Technology& tech);
@@ -69,6 +69,10 @@ struct NetlistOptions {
     std::vector<double> comparator_differences_V;
     double comparator_common_V = 0.6;
     double max_step_s = 0.0;  ///< transient step limit; 0 = technology spice.max_step_s
+    /// Transistor conversion: each block on its own VDD source (Vdd_imac, Vdd_iref,
+    /// Vdd_conv, Vdd_cmp; the other columns' comparators stay on Vdd) and the supply and
+    /// row-driver currents saved, for the energy per conversion (spice/energy.hpp).
+    bool supply_per_block = false;
 };
 
 struct Netlist {
@@ -78,6 +82,7 @@ struct Netlist {
     std::vector<double> decision_times; ///< where the latch output is read, s
     double stop_time = 0.0;
     double common_mode_V = 0.9;
+    double mac_end_time = 0.0;          ///< end of the MAC phase (reset + T), s
 };
 
 /// The library files a testbench includes: circuits/nladc_cells.lib, the comparator's
