@@ -87,6 +87,7 @@ ConversionEnergy closed_form_energy(const ReplicaDesign& d)
                {"replica_cell_read", replica},
                {"comparator", decisions * t.comparator.energy_J},
                {"integrators", t.sense.opamp_power_W * (active + decisions * period / t.array.columns)},
+               {"conveyor", t.sense.conveyor_power_W * active},
                {"counter", decisions * t.counter.energy_per_clock_J}};
     for (const auto& term : e.terms)
         if (std::isfinite(term.joules)) e.total_J += term.joules;

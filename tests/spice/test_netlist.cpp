@@ -204,7 +204,9 @@ TEST_CASE("netlists carry every Monte Carlo value explicitly and are determinist
     CHECK(b.find("g=0.000123456") != std::string::npos);
     CHECK(b.find("1.2345\n") != std::string::npos);
     CHECK(b.find(fmt::format("{:.9g}", 0.9 + 0.2111)) != std::string::npos);
-    CHECK(b.find("dvt_p=0.0015 dvt_n=-0.0015") != std::string::npos);
+    // The input-referred offset, written as the pair mismatch that produces it.
+    const double half_mismatch = 0.5 * 3e-3 / design.tech.comparator.offset_per_mismatch;
+    CHECK(b.find(fmt::format("dvt_p={:.9g} dvt_n={:.9g}", half_mismatch, -half_mismatch)) != std::string::npos);
     options.corner = "XX";
     CHECK_THROWS_AS(spice::generate_netlist(design, design.tech, chip, options), UsageError);
 }
