@@ -314,7 +314,7 @@ TEST_CASE("mc --example-study runs as printed", "[cli][montecarlo]")
 TEST_CASE("mc --spice: behavioral and SPICE transition levels on the same sampled chips", "[cli][montecarlo][ngspice][slow]")
 {
     test::ScratchDir dir;
-    // 10 transistor-level chips (about 20 s each): the two models see the same chips, so their
+    // 10 transistor-level chips (139-152 s on two workers): the two models see the same chips, so their
     // sigmas are compared on identical samples and 10 suffice.
     constexpr int chips = 10;
     nlohmann::json s = three_bit_study();
