@@ -808,7 +808,7 @@ ConversionEnergy BehavioralAdc::energy(double mac_value) const
     for (int k = 1; k <= decisions; ++k) replica_j += v * m.replica_norton(k).current_A * t;
     const double sense_time = m.sense.reset_s + t + decisions * period;
     const double integrators_j =
-        m.tech.sense.opamp_power_W * (sense_time + decisions * period / m.columns);  // replica shared by the columns
+        opamp_power_W(m.tech) * (sense_time + decisions * period / m.columns);  // replica shared by the columns
     e.terms = {{"mac_cell_read", mac_j},
                {"replica_cell_read", replica_j},
                {"comparator", decisions * m.tech.comparator.energy_J},

@@ -86,7 +86,7 @@ ConversionEnergy closed_form_energy(const ReplicaDesign& d)
     e.terms = {{"mac_cell_read", kNaN},
                {"replica_cell_read", replica},
                {"comparator", decisions * t.comparator.energy_J},
-               {"integrators", t.sense.opamp_power_W * (active + decisions * period / t.array.columns)},
+               {"integrators", opamp_power_W(t) * (active + decisions * period / t.array.columns)},
                {"conveyor", t.sense.conveyor_power_W * active},
                {"counter", decisions * t.counter.energy_per_clock_J}};
     for (const auto& term : e.terms)

@@ -54,7 +54,7 @@ SenseSizing sense_sizing(const Technology& tech)
 {
     const SpiceParams& sp = tech.spice;
     SenseSizing size;
-    size.ota_k = std::max(1.0, tech.sense.capacitance_F / sp.ota_unit_capacitance_F);
+    size.ota_k = ota_output_scale(tech);
     size.mirror_k = std::max(0.25, tech.array.rows * tech.device.g_min_S * tech.array.v_read_V / sp.mirror_unit_current_A);
     // A transmission gate of total width W has R_on = switch_ron_width_ohm_m / W; wn:wp = 1:3.
     auto split = [&](double ohm, double& wn, double& wp) {

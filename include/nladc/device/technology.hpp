@@ -10,6 +10,7 @@
 // `nladc tech --defaults` prints the defaults; `nladc tech --describe` the table
 // of every key (docs/technology.md is generated from it).
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,7 +62,10 @@ struct SenseParams {
     double opamp_gain = 980.0;           ///< DC gain A0 (V/V)
     double opamp_gbw_Hz = 1.71e9;        ///< gain-bandwidth product (single-pole op-amp)
     double opamp_output_resistance_ohm = 300.0;  ///< isolation resistor into the output node (and the shared ramp line)
-    double opamp_power_W = 5.18e-3;      ///< static power of one op-amp
+    /// Static power of one op-amp (circuits/README.md §8): its bias and input stage, plus
+    /// k output stages, k = ota_output_scale (the output stage is sized with C): opamp_power_W().
+    double opamp_bias_power_W = 1.10e-3;          ///< bias diode + input stage (k-independent)
+    double opamp_output_stage_power_W = 1.196e-3; ///< one unit (k = 1) of the class-A output stage
     double conveyor_power_W = 2.96e-3;   ///< static power of the G- current conveyor (one per MAC pair)
     double column_mirror_gain = 0.998;   ///< gain of the mirror that subtracts the G- column current
     double reset_switch_ohm = 10.0;      ///< reset switch across the integrating capacitor (on)
@@ -156,5 +160,20 @@ std::pair<std::string, std::string> find_technology_violation(const Technology& 
 
 /// The ramp clock period and the compare instant within it (s).
 inline double clock_period_s(const Technology& tech) { return 1.0 / tech.counter.clock_hz; }
+
+/// The integrator OTA's output-stage scale (circuits/README.md §8): the stage sinks the
+/// integrated current, which grows with C, so k = max(1, C / spice.ota_unit_capacitance_F).
+/// C = 0 (not sized yet) counts as k = 1.
+inline double ota_output_scale(const Technology& tech)
+{
+    return tech.sense.capacitance_F > 0 && tech.spice.ota_unit_capacitance_F > 0
+               ? std::max(1.0, tech.sense.capacitance_F / tech.spice.ota_unit_capacitance_F)
+               : 1.0;
+}
+/// Static power of one integrator op-amp at its output-stage scale.
+inline double opamp_power_W(const Technology& tech)
+{
+    return tech.sense.opamp_bias_power_W + ota_output_scale(tech) * tech.sense.opamp_output_stage_power_W;
+}
 
 }  // namespace nladc

@@ -42,7 +42,8 @@
 //        integrator_step testbenches; the reset charge absorbs the op-amp's offset too.
 //   sense.output_swing_V       VCM - the low end of the linear range (ota_swing).
 //   sense.opamp_max_current_A  the output stage's sink bias (ota_op, M7).
-//   sense.opamp_power_W        VDD x supply current (ota_op).
+//   sense.opamp_bias_power_W   VDD x (supply current - output-stage sink) (ota_op).
+//   sense.opamp_output_stage_power_W  VDD x sink / k (ota_op): the output stage per unit of k.
 //   sense.reset_switch_ohm, sense.select_switch_ohm       (switches, at VCM)
 //   sense.reset_injection_C, sense.select_injection_C     (injection_replica)
 //   sense.mirror_injection_C   MAC-only charge: injection_mac from ts on, minus the
