@@ -35,7 +35,7 @@ else
     if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null; then generator=(-G Ninja); fi
     CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" "${generator[@]}" \
         -DNLADC_FUZZ=ON -DNLADC_BUILD_TESTS=OFF -DNLADC_BUILD_BENCH=OFF \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
     cmake --build "$build" --target fuzz_harnesses -j "$(nproc)"
 fi
 

@@ -339,6 +339,9 @@ AreaReport compare_adc_costs(const Technology& tech, const std::vector<int>& bit
             b.energy_terms.emplace_back(term.name, j);
             ours_j += j;
         }
+        for (const auto& [name, j] : b.energy_terms)
+            if (name == "conveyor") b.mac_sense_J += j;
+        b.mac_sense_J += opamp_power_W(design.tech) * e.latency_s;  // the replica's share stays counted
         report.breakdown.push_back(b);
         report.rows.push_back({"nladc", n, b.total_m2, ours_j, e.latency_s, true,
                                fmt::format("mapped linear level set, {} calibration cells; energy from {} without "
@@ -466,6 +469,21 @@ std::string area_table_markdown(const AreaReport& r)
         }
         out += "\n";
     }
+    out += "\nEnergy: ours without its per-column integrator and G- conveyor / baseline (SAR and flash count no "
+           "column sense circuit)\n\n";
+    header("baseline");
+    for (const auto& [id, label] : architectures()) {
+        if (id == "nladc") continue;
+        out += fmt::format("| {} |", label);
+        for (int n : bits) {
+            const AdcCost *ours = find_row(r, "nladc", n), *row = find_row(r, id, n);
+            double v = kNaN;
+            for (const NlAdcBreakdown& b : r.breakdown)
+                if (b.bits == n && ours && row && row->available) v = ratio(ours->energy_J - b.mac_sense_J, row->energy_J);
+            out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
+        }
+        out += "\n";
+    }
     out += "\n### In-memory NL-ADC area breakdown (um^2 per ADC)\n\n";
     out += "| bits | comparator | integrator OTA | integrating C | counter | replica cells / C | replica sequencer / C "
            "| replica integrator / C | total |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
@@ -544,7 +562,8 @@ void write_area_report(const AreaReport& r, const fs::path& dir)
                              {"counter_m2", b.counter_m2}, {"replica_cells", b.replica_cells},
                              {"replica_cells_m2", b.replica_cells_m2}, {"replica_sequencer_m2", b.replica_sequencer_m2},
                              {"replica_sense_m2", b.replica_sense_m2}, {"total_m2", b.total_m2},
-                             {"energy_terms_J", terms}, {"mac_cell_read_J", b.mac_cell_read_J}});
+                             {"energy_terms_J", terms}, {"mac_cell_read_J", b.mac_cell_read_J},
+                             {"mac_sense_J", b.mac_sense_J}});
     }
     io::OrderedJson j;
     j["format"] = "nladc-area";

@@ -153,6 +153,30 @@ TEST_CASE("areas, energies and latencies grow with the bit width", "[area]")
     CHECK(row(r, "nladc", 5).latency_s == Approx(0.5e-9 + 2e-9 + 31 * 5e-9).epsilon(1e-12));
 }
 
+TEST_CASE("energy without the MAC pair's own sensing is what the shared ramp and the decisions cost", "[area]")
+{
+    // Ours minus mac_sense_J (the like-for-like energy against SAR and flash) recomposed by
+    // hand: every decision's comparator and counter energy, the replica read shared by C,
+    // and the replica integrator's op-amp over the ramp shared by C.
+    const Technology tech;
+    const AreaReport r = compare_adc_costs(tech, {3, 5}, kCircuits);
+    for (int bits : {3, 5}) {
+        const NlAdcBreakdown& b = breakdown(r, bits);
+        const int decisions = (1 << bits) - 1;
+        const double period = 1.0 / tech.counter.clock_hz;
+        double replica_read = 0.0;
+        for (const auto& [name, joules] : b.energy_terms)
+            if (name == "replica_cell_read") replica_read = joules;
+        Technology sized = tech;
+        sized.sense.capacitance_F = b.capacitance_F;
+        const double expected = decisions * (tech.comparator.energy_J + tech.counter.energy_per_clock_J) + replica_read +
+                                opamp_power_W(sized) * decisions * period / tech.array.columns;
+        INFO(bits << " bits");
+        CHECK(b.mac_sense_J > 0);
+        CHECK(row(r, "nladc", bits).energy_J - b.mac_sense_J == Approx(expected).epsilon(1e-9));
+    }
+}
+
 TEST_CASE("cell type and feature size scale the replica-cell share as F^2", "[area]")
 {
     Technology t65;

@@ -138,6 +138,10 @@ struct NlAdcBreakdown {
     int replica_cells = 0;              ///< n_rep (step + calibration)
     double capacitance_F = 0.0;         ///< integrating capacitor from the mapping
     double mac_cell_read_J = 0.0;       ///< array read energy, excluded from the ADC energy
+    /// The MAC pair's own sensing in the counted energy: its integrator's op-amp over the
+    /// conversion and the G- conveyor. SAR and flash count no column sense circuit, so the
+    /// like-for-like energy comparison leaves it out (as the area comparison leaves out the OTA and C).
+    double mac_sense_J = 0.0;
     std::vector<std::pair<std::string, double>> energy_terms;  ///< as counted, J
 };
 
