@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test suite again under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs it after
-# scripts/test.sh), in build-asan/. The [slow] tests (full default flow, 20-chip SPICE Monte
-# Carlo) are left out: they exercise no code the other tests do not, at 5-10x the time.
+# scripts/test.sh), in build-asan/. The [slow] tests (full default flow, SPICE Monte Carlo)
+# and the [long] ones (the small flow end to end, the dnn thread-count comparison, a
+# killed-worker SPICE study) are left out: their time goes into ngspice or training, and the
+# code they run is also run by shorter tests here (flow stages, dnn, the worker pool).
 # LeakSanitizer stays on (no detect_leaks=0, no suppressions file): exactly the allocations
 # libngspice makes are exempted with __lsan_disable/__lsan_enable around every call into it
 # (src/spice/ngspice_session.cpp explains why a suppressions file cannot match them).
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/.."
 # -O1 -g1 (ASan's recommended level, line tables for the reports): compiling the
 # instrumented library at -O2 -g took twice as long and CI pays for it.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
-  -DNLADC_SANITIZE=ON -DNLADC_BUILD_BENCH=OFF "-DNLADC_TEST_SPEC=~[slow]~[.]" >/dev/null
+  -DNLADC_SANITIZE=ON -DNLADC_BUILD_BENCH=OFF "-DNLADC_TEST_SPEC=~[slow]~[.]~[long]" >/dev/null
 cmake --build build-asan -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

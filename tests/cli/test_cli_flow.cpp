@@ -22,14 +22,14 @@ namespace {
 
 const fs::path kSource = NLADC_SOURCE_DIR;
 
-/// A flow small enough for the test suite: 3 bits, 400 chips, 2 SPICE chips.
+/// A flow small enough for the test suite: 3 bits, 400 chips, 1 SPICE chip.
 nlohmann::json small_config(const fs::path& activations)
 {
     return nlohmann::json::parse(fmt::format(R"({{
         "activations": "{}", "bits": 3, "range": [0, 6], "compare_bits": [3, 4], "area_bits": [3, 4, 5],
         "ramp_points": 20000,
         "spice": {{"agreement_samples": 0, "bisection_thresholds": 1, "validations": ""}},
-        "monte_carlo": {{"trials": 400, "block_size": 100, "spice": {{"trials": 2}}}}
+        "monte_carlo": {{"trials": 400, "block_size": 100, "spice": {{"trials": 1}}}}
     }})",
                                              activations.string()));
 }
@@ -52,7 +52,7 @@ bool is_png(const fs::path& file)
 
 }  // namespace
 
-TEST_CASE("flow: a small config end to end, then reused stage by stage", "[cli][flow][ngspice]")
+TEST_CASE("flow: a small config end to end, then reused stage by stage", "[cli][flow][ngspice][long]")
 {
     test::ScratchDir dir;
     REQUIRE(run_cli({"synth", "--n", "20000", "--out", (dir / "acts.npy").string()}).exit_code == 0);
@@ -121,10 +121,12 @@ TEST_CASE("flow: a small config end to end, then reused stage by stage", "[cli][
         }
         CHECK(second.out.find("10 reused") != std::string::npos);
     }
-    // A Monte Carlo knob redoes that stage and those after it only.
+    // A Monte Carlo knob redoes that stage and those after it only (no SPICE chip this time,
+    // to keep it short).
     {
         nlohmann::json config = small_config(dir / "acts.npy");
         config["monte_carlo"]["trials"] = 300;
+        config["monte_carlo"]["spice"]["trials"] = 0;
         test::write_text(dir / "flow.json", config.dump(2));
         const auto again = run_cli(args);
         INFO(again.err);
