@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test suite again under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs it after
-# scripts/test.sh), in build-asan/. The [slow] tests (full default flow, SPICE Monte Carlo)
-# and the [long] ones (the small flow end to end, the dnn thread-count comparison, a
-# killed-worker SPICE study) are left out: their time goes into ngspice or training, and the
-# code they run is also run by shorter tests here (flow stages, dnn, the worker pool).
+# scripts/test.sh), in build-asan/. The [slow] tests (full default flow, SPICE Monte Carlo,
+# network training) and the [long] one (the small flow end to end) are left out: their
+# time goes into ngspice or training, and the code they run is also run by shorter tests
+# here (each flow stage, dnn, the worker pool).
 # LeakSanitizer stays on (no detect_leaks=0, no suppressions file): exactly the allocations
 # libngspice makes are exempted with __lsan_disable/__lsan_enable around every call into it
 # (src/spice/ngspice_session.cpp explains why a suppressions file cannot match them).

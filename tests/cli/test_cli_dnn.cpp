@@ -138,7 +138,7 @@ TEST_CASE("dnn: the default study gives the complete table from an empty cache",
     CHECK(fs::file_size(dir / "out" / "activations" / "fc1.npy") == 128 + 4u * 2000u * 256u);
 }
 
-TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache", "[cli][dnn][long]")
+TEST_CASE("dnn: the same numbers with 1 and 2 threads, and from the weight cache", "[cli][dnn][slow]")
 {
     test::ScratchDir dir;
     nlohmann::json config = small_config(dir / "cache");

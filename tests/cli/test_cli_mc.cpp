@@ -367,7 +367,7 @@ TEST_CASE("mc --spice: behavioral and SPICE transition levels on the same sample
 }
 
 TEST_CASE("mc --spice: a chip whose worker is killed on both attempts is reported failed, the study goes on",
-          "[cli][montecarlo][ngspice][long]")
+          "[cli][montecarlo][ngspice][slow]")
 {
     // Fault injection: a wrapper around the real worker that SIGKILLs itself 0.4 s after
     // starting, for the first 10 worker starts; the chips simulated meanwhile fail.
