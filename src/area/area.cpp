@@ -453,37 +453,34 @@ std::string area_table_markdown(const AreaReport& r)
         }
         out += "\n";
     }
-    out += "Area: ours without its per-column integrator (OTA + capacitor) / baseline (flash and Yang 2025 count no "
-           "column sense circuit)\n\n";
-    header("baseline");
-    for (const auto& [id, label] : architectures()) {
-        if (id == "nladc") continue;
-        out += fmt::format("| {} |", label);
-        for (int n : bits) {
-            const AdcCost* row = find_row(r, id, n);
-            double v = kNaN;
-            for (const NlAdcBreakdown& b : r.breakdown)
-                if (b.bits == n && row && row->available)
-                    v = ratio(b.total_m2 - b.sense_ota_m2 - b.sense_capacitor_m2, row->area_m2);
-            out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
+    // Ours without the MAC pair's own sensing, over each baseline: `without` gives ours for a
+    // breakdown, `baseline` the baseline's matching quantity.
+    const auto without_sense_table = [&](const std::string& title, auto without, auto baseline) {
+        out += title;
+        header("baseline");
+        for (const auto& [id, label] : architectures()) {
+            if (id == "nladc") continue;
+            out += fmt::format("| {} |", label);
+            for (int n : bits) {
+                const AdcCost *ours = find_row(r, "nladc", n), *row = find_row(r, id, n);
+                double v = kNaN;
+                for (const NlAdcBreakdown& b : r.breakdown)
+                    if (b.bits == n && ours && row && row->available) v = ratio(without(*ours, b), baseline(*row));
+                out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
+            }
+            out += "\n";
         }
-        out += "\n";
-    }
-    out += "\nEnergy: ours without its per-column integrator and G- conveyor / baseline (SAR and flash count no "
-           "column sense circuit)\n\n";
-    header("baseline");
-    for (const auto& [id, label] : architectures()) {
-        if (id == "nladc") continue;
-        out += fmt::format("| {} |", label);
-        for (int n : bits) {
-            const AdcCost *ours = find_row(r, "nladc", n), *row = find_row(r, id, n);
-            double v = kNaN;
-            for (const NlAdcBreakdown& b : r.breakdown)
-                if (b.bits == n && ours && row && row->available) v = ratio(ours->energy_J - b.mac_sense_J, row->energy_J);
-            out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
-        }
-        out += "\n";
-    }
+    };
+    without_sense_table(
+        "Area: ours without its per-column integrator (OTA + capacitor) / baseline (flash and Yang 2025 count no "
+        "column sense circuit)\n\n",
+        [](const AdcCost&, const NlAdcBreakdown& b) { return b.total_m2 - b.sense_ota_m2 - b.sense_capacitor_m2; },
+        [](const AdcCost& row) { return row.area_m2; });
+    without_sense_table(
+        "\nEnergy: ours without its per-column integrator and G- conveyor / baseline (SAR and flash count no "
+        "column sense circuit)\n\n",
+        [](const AdcCost& ours, const NlAdcBreakdown& b) { return ours.energy_J - b.mac_sense_J; },
+        [](const AdcCost& row) { return row.energy_J; });
     out += "\n### In-memory NL-ADC area breakdown (um^2 per ADC)\n\n";
     out += "| bits | comparator | integrator OTA | integrating C | counter | replica cells / C | replica sequencer / C "
            "| replica integrator / C | total |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
