@@ -13,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 "$nladc" synth --out "$work/acts.npy" >/dev/null
 for bits in 3 4; do
   "$nladc" levels --input "$work/acts.npy" --bits "$bits" --method bs-kmq --lo 0 --hi 6 --out "$work/levels$bits.json" >/dev/null
-  "$nladc" map --levels "$work/levels$bits.json" --out "$out/bskmq${bits}_design.json" >/dev/null
+  "$nladc" map --levels "$work/levels$bits.json" --compensate --input "$work/acts.npy" --out "$out/bskmq${bits}_design.json" >/dev/null
   "$nladc" netlist --design "$out/bskmq${bits}_design.json" --mac 3.0 --inline --out "$out/bskmq${bits}.cir" >/dev/null
 done
 echo "wrote $out/bskmq3.cir $out/bskmq4.cir (and their designs)"

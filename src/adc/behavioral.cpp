@@ -233,9 +233,9 @@ struct BehavioralAdc::Impl {
         return detail::inject(sense, x, sense.select_injection_C);
     }
 
-    /// The array as a network: every column, or (without background cells) only the MAC
-    /// pair and the replica column, the empty columns between them lumped into the row
-    /// wires (exact, and an order of magnitude smaller).
+    /// The array as a network: the MAC pair and the replica column kept, the other
+    /// columns lumped into the row wires (exact when they are empty; with background
+    /// cells, their cells go straight to VCM: CrossbarNetwork::lumped_cell_conductance_S).
     struct ArrayNetwork {
         CrossbarNetwork network;
         int plus = 0, minus = 1, replica = 2;  ///< column indices in `network`
@@ -244,22 +244,15 @@ struct BehavioralAdc::Impl {
     ArrayNetwork array_network(const Eigen::VectorXd& w) const
     {
         ArrayNetwork a;
-        std::vector<int> used;
-        if (tech.array.background_conductance_S > 0) {
-            for (int c = 0; c < columns; ++c) used.push_back(c);
-        } else {
-            used = {tech.array.mac_column, tech.array.mac_column + 1, tech.array.replica_column};
-            std::sort(used.begin(), used.end());
-        }
+        std::vector<int> used = {tech.array.mac_column, tech.array.mac_column + 1, tech.array.replica_column};
+        std::sort(used.begin(), used.end());
         const auto index_of = [&](int c) {
             return static_cast<int>(std::find(used.begin(), used.end(), c) - used.begin());
         };
         a.plus = index_of(tech.array.mac_column);
         a.minus = index_of(tech.array.mac_column + 1);
         a.replica = index_of(tech.array.replica_column);
-        const auto n = static_cast<Eigen::Index>(used.size());
-        a.network.conductance_S =
-            Eigen::MatrixXd::Constant(rows, n, effective(tech.array.background_conductance_S * chip.drift_factor));
+        a.network.conductance_S = Eigen::MatrixXd::Zero(rows, static_cast<Eigen::Index>(used.size()));
         for (int i = 0; i < rows; ++i) {
             const auto [gp, gm] = i < w.size() ? pair_conductance(w(i)) : pair_conductance(0.0);
             a.network.conductance_S(i, a.plus) = effective(gp);
@@ -270,9 +263,12 @@ struct BehavioralAdc::Impl {
             a.network.conductance_S(design.cells[c].row, a.replica) = effective(chip.replica_conductance_S[c]);
         a.network.wire_resistance_ohm = wire_ohm;
         a.network.iv_alpha_per_V = alpha;
-        if (tech.array.background_conductance_S <= 0)
-            for (std::size_t j = 0; j < used.size(); ++j)
-                a.network.row_segments.push_back(j == 0 ? used[0] + 1.0 : static_cast<double>(used[j] - used[j - 1]));
+        for (std::size_t j = 0; j < used.size(); ++j)
+            a.network.row_segments.push_back(j == 0 ? used[0] + 1.0 : static_cast<double>(used[j] - used[j - 1]));
+        if (tech.array.background_conductance_S > 0) {
+            a.network.lumped_cell_conductance_S = effective(tech.array.background_conductance_S * chip.drift_factor);
+            a.network.trailing_lumped_columns = columns - 1 - used.back();
+        }
         return a;
     }
 
@@ -789,6 +785,17 @@ std::vector<double> BehavioralAdc::transition_levels(double tolerance) const
 }
 
 const std::vector<double>& BehavioralAdc::ramp_V() const { return impl_->ramp; }
+
+ArrayLoad array_load(const Technology& tech)
+{
+    ArrayLoad load;
+    if (!(tech.array.background_conductance_S > 0)) return load;
+    load.background_columns = tech.array.columns - 3;  // all but the MAC pair and the replica
+    load.cell_S = series_access(tech.array.background_conductance_S * tech.device.drift_factor, tech.device);
+    load.column_current_A = tech.array.rows * load.cell_S * tech.array.v_read_V;
+    load.row_current_A = load.background_columns * load.cell_S * tech.array.v_read_V;
+    return load;
+}
 
 ConversionEnergy BehavioralAdc::energy(double mac_value) const
 {

@@ -278,8 +278,14 @@ void write_characterization(const Characterization& c, const fs::path& dir)
                                   {"source", sources},
                                   {"comparator_per_decision_J_spice", s.comparator_per_decision_J},
                                   {"integrator_replica_unshared_J_spice", s.integrator_replica_J},
+                                  {"background_read_J_spice", s.background_J},
                                   {"relative_difference", (c.energy_mid.total_J - s.total_J) / s.total_J}};
     }
+    const ArrayLoad load = array_load(c.tech);
+    j["array_load"] = {{"background_columns", load.background_columns},
+                       {"background_cell_S", load.cell_S},
+                       {"background_column_current_A_full_drive", load.column_current_A},
+                       {"background_row_current_A_full_drive", load.row_current_A}};
     j["energy"] = {{"at_range_middle_J", c.energy_mid.total_J},
                    {"terms_at_range_middle", terms},
                    {"mean_over_range_J", c.mean_energy_J},

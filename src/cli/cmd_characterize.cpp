@@ -68,6 +68,12 @@ Command add_characterize(CLI::App& parent)
                                              c.ieee->gain);
                 std::cout << fmt::format("energy {:.4g} pJ per conversion (mean over the range), latency {:.4g} ns\n",
                                          c.mean_energy_J * 1e12, c.mean_latency_s * 1e9);
+                const ArrayLoad load = array_load(c.tech);
+                if (load.background_columns)
+                    std::cout << fmt::format("active array: {} other columns at {:.4g} µS per cell draw {:.3g} mA per "
+                                             "column, {:.3g} mA per row driver at full drive\n",
+                                             load.background_columns, load.cell_S * 1e6, load.column_current_A * 1e3,
+                                             load.row_current_A * 1e3);
                 if (c.spice_energy) {
                     std::cout << fmt::format("energy of one conversion at MAC {:.4g}: ngspice {:.4g} pJ, model {:.4g} pJ "
                                              "({:+.1f} %)\n",
@@ -81,6 +87,10 @@ Command add_characterize(CLI::App& parent)
                         std::cout << fmt::format("  {:<18} ngspice {:10.4g} pJ  model {:10.4g} pJ  ({})\n", term.name,
                                                  term.joules * 1e12, model * 1e12, term.source);
                     }
+                    if (load.background_columns)
+                        std::cout << fmt::format("  (the row drivers' {:.4g} pJ into the other columns are theirs: not "
+                                                 "counted)\n",
+                                                 c.spice_energy->background_J * 1e12);
                 }
                 if (c.study_trials)
                     std::cout << fmt::format("Monte Carlo: {} chips, yield {:.2f} % before trim, {:.2f} % after; SQNR "

@@ -107,10 +107,19 @@ void validate_crossbar_network(const CrossbarNetwork& network)
     if (!network.row_segments.empty()) {
         if (static_cast<Eigen::Index>(network.row_segments.size()) != G.cols())
             fail(fmt::format("row_segments has {} entries for {} columns", network.row_segments.size(), G.cols()));
-        for (std::size_t j = 0; j < network.row_segments.size(); ++j)
-            if (!(network.row_segments[j] >= 1.0) || !std::isfinite(network.row_segments[j]))
-                fail(fmt::format("row_segments[{}] = {} is not >= 1", j, network.row_segments[j]));
+        for (std::size_t j = 0; j < network.row_segments.size(); ++j) {
+            const double segments = network.row_segments[j];
+            if (!(segments >= 1.0) || !std::isfinite(segments))
+                fail(fmt::format("row_segments[{}] = {} is not >= 1", j, segments));
+            if (network.lumped_cell_conductance_S > 0 && (segments != std::floor(segments) || segments > 1e6))
+                fail(fmt::format("row_segments[{}] = {} is not a whole number of columns (lumped cells need one)", j,
+                                 segments));
+        }
     }
+    if (!std::isfinite(network.lumped_cell_conductance_S) || network.lumped_cell_conductance_S < 0.0)
+        fail(fmt::format("lumped_cell_conductance_S = {} is not a finite value >= 0", network.lumped_cell_conductance_S));
+    if (network.trailing_lumped_columns < 0 || network.trailing_lumped_columns > 1000000)
+        fail(fmt::format("trailing_lumped_columns = {} is not in [0, 1e6]", network.trailing_lumped_columns));
     if (!network.column_floating.empty() && static_cast<Eigen::Index>(network.column_floating.size()) != G.cols())
         fail(fmt::format("column_floating has {} entries, conductance_S has {} columns",
                          network.column_floating.size(), G.cols()));
@@ -143,16 +152,59 @@ Eigen::VectorXd ideal_column_currents(const Eigen::MatrixXd& conductance_S, cons
     return current_A;
 }
 
+namespace {
+
+/// ABCD (chain) parameters of a row-wire ladder: [A B; C D] maps the far end's
+/// (voltage, current out) to the near end's.
+struct Chain {
+    double a = 1, b = 0, c = 0, d = 1;
+    Chain then(const Chain& next) const
+    {
+        return {a * next.a + b * next.c, a * next.b + b * next.d, c * next.a + d * next.c, c * next.b + d * next.d};
+    }
+};
+
+Chain ladder_chain(int segments, double wire_ohm, double cell_S, bool open_end)
+{
+    const Chain wire{1, wire_ohm, 0, 1}, cell{1, 0, cell_S, 1};
+    Chain chain;
+    for (int k = 0; k < segments; ++k) {
+        chain = chain.then(wire);
+        if (k + 1 < segments || open_end) chain = chain.then(cell);
+    }
+    return chain;
+}
+
+}  // namespace
+
+LadderTwoPort ladder_two_port(int segments, double wire_ohm, double cell_S)
+{
+    if (segments < 1 || !(wire_ohm > 0) || !std::isfinite(wire_ohm) || !(cell_S >= 0) || !std::isfinite(cell_S))
+        fail(fmt::format("ladder_two_port: segments = {}, wire_ohm = {}, cell_S = {} (need >= 1, > 0, >= 0)", segments,
+                         wire_ohm, cell_S));
+    const Chain chain = ladder_chain(segments, wire_ohm, cell_S, false);
+    return {1.0 / chain.b, (chain.d - 1.0) / chain.b, (chain.a - 1.0) / chain.b};
+}
+
+double ladder_tail_S(int columns, double wire_ohm, double cell_S)
+{
+    if (columns < 0 || !(wire_ohm > 0) || !std::isfinite(wire_ohm) || !(cell_S >= 0) || !std::isfinite(cell_S))
+        fail(fmt::format("ladder_tail_S: columns = {}, wire_ohm = {}, cell_S = {} (need >= 0, > 0, >= 0)", columns,
+                         wire_ohm, cell_S));
+    if (columns == 0) return 0.0;
+    const Chain chain = ladder_chain(columns, wire_ohm, cell_S, true);
+    return chain.c / chain.a;
+}
+
 // ---------------------------------------------------------------------------------
 
 struct CrossbarSolver::Impl {
     Eigen::Index rows = 0, cols = 0;
     double wire_conductance_S = 0.0;  ///< 1 / wire_resistance_ohm (0 for ideal wires)
-    std::vector<double> segments;     ///< row-wire segments in front of each column
-    double row_segments(Eigen::Index column) const
-    {
-        return segments.empty() ? 1.0 : segments[static_cast<std::size_t>(column)];
-    }
+    /// The row wire in front of each column (from the previous column, or the driver):
+    /// its segments and lumped cells as a pi equivalent; and the lumped tail's conductance.
+    std::vector<LadderTwoPort> gaps;
+    double tail_S = 0.0;
     std::vector<bool> floating;       ///< per column
     std::vector<bool> pinned;         ///< floating with every cell zero: nodes pinned to V_sense
     /// Unknown index of row node (i, j) at [i*cols + j], of column node (i, j) at
@@ -239,8 +291,15 @@ struct CrossbarSolver::Impl {
         };
         const double g = wire_conductance_S;
         for (Eigen::Index i = 0; i < rows; ++i) {
-            diagonal(row_node(i, 0), g / row_segments(0));  // driver segment(s)
-            for (Eigen::Index j = 0; j + 1 < cols; ++j) stamp(row_node(i, j), row_node(i, j + 1), g / row_segments(j + 1));
+            // Driver segment(s); their near shunt hangs on the driver and changes nothing here.
+            diagonal(row_node(i, 0), gaps[0].series_S + gaps[0].far_shunt_S);
+            for (Eigen::Index j = 0; j + 1 < cols; ++j) {
+                const LadderTwoPort& gap = gaps[static_cast<std::size_t>(j + 1)];
+                stamp(row_node(i, j), row_node(i, j + 1), gap.series_S);
+                diagonal(row_node(i, j), gap.near_shunt_S);
+                diagonal(row_node(i, j + 1), gap.far_shunt_S);
+            }
+            diagonal(row_node(i, cols - 1), tail_S);
         }
         for (Eigen::Index j = 0; j < cols; ++j) {
             const auto uj = static_cast<std::size_t>(j);
@@ -300,7 +359,7 @@ struct CrossbarSolver::Impl {
     Eigen::VectorXd right_hand_side(const Eigen::VectorXd& drive_V, const Eigen::VectorXd& sense_V) const
     {
         Eigen::VectorXd b = Eigen::VectorXd::Zero(nodes());
-        for (Eigen::Index i = 0; i < rows; ++i) b(row_node(i, 0)) = wire_conductance_S / row_segments(0) * drive_V(i);
+        for (Eigen::Index i = 0; i < rows; ++i) b(row_node(i, 0)) = gaps[0].series_S * drive_V(i);
         for (Eigen::Index j = 0; j < cols; ++j) {
             const auto uj = static_cast<std::size_t>(j);
             if (pinned[uj])
@@ -362,9 +421,17 @@ CrossbarSolver::CrossbarSolver(CrossbarNetwork network, CrossbarSolveOptions opt
 
     if (network_.wire_resistance_ohm == 0.0) return;  // ideal wires: closed form, nothing to factorize
     impl.wire_conductance_S = 1.0 / network_.wire_resistance_ohm;
-    impl.segments = network_.row_segments;
     if (!std::isfinite(impl.wire_conductance_S))
         fail(fmt::format("wire_resistance_ohm = {} is too small (1/r overflows)", network_.wire_resistance_ohm));
+    const double lumped_S = network_.lumped_cell_conductance_S;
+    for (std::size_t j = 0; j < cols; ++j) {
+        const double segments = network_.row_segments.empty() ? 1.0 : network_.row_segments[j];
+        if (lumped_S > 0)
+            impl.gaps.push_back(ladder_two_port(static_cast<int>(segments), network_.wire_resistance_ohm, lumped_S));
+        else  // empty columns: the segments in series (any real count)
+            impl.gaps.push_back({impl.wire_conductance_S / segments, 0.0, 0.0});
+    }
+    impl.tail_S = lumped_S > 0 ? ladder_tail_S(network_.trailing_lumped_columns, network_.wire_resistance_ohm, lumped_S) : 0.0;
     impl.order_nodes();
     if (network_.iv_alpha_per_V != 0.0) {  // sinh cells: factorized per iteration
         impl.prepare_cell_updates(G);

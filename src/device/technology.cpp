@@ -61,9 +61,12 @@ const ParamTable<ArrayParams>& array_table()
         {"input_encoding", &A::input_encoding, "", "inputs as read-pulse amplitude or pulse width", kChoice, -kInf,
          kInf, {"amplitude", "pulse-width"}},
         {"background_conductance_S", &A::background_conductance_S, "S",
-         "conductance of the other columns' cells (they load the row wires); 0 = not modelled, which keeps the "
-         "SPICE testbench to the three columns of the ADC",
-         "choice", 0, 1},
+         "conductance of every cell of the other columns (the active array: they draw current from the same row "
+         "drivers as the MAC pair, so the row wires' IR drop is that of a working array); modelled as cells from "
+         "the row wire straight to VCM, their own column wires left out; 0 = idle array",
+         "derived: mean conductance of a differential pair, g_min + (g_max - g_min)/4 (one cell at g_min, the "
+         "other at g_min + |w| (g_max - g_min), weights uniform on [-1, 1]: E|w| = 1/2)",
+         0, 1},
         {"feature_size_m", &A::feature_size_m, "m", "technology feature size F (area model)", "choice (65 nm)", 1e-9, 1e-5},
     };
     return table;

@@ -463,6 +463,13 @@ void characterize_stage(const FlowConfig& config, const fs::path& root, const fs
                          "({:+.1f} %) |\n",
                          c.spice_energy->mac_value, c.spice_energy->total_J * 1e12, c.energy_mid.total_J * 1e12,
                          100 * (c.energy_mid.total_J / c.spice_energy->total_J - 1));
+    const ArrayLoad load = array_load(record.design.tech);
+    s += load.background_columns
+             ? fmt::format("| active array: other columns / cell conductance / current per column and per row driver at "
+                           "full drive | {} / {:.1f} µS / {:.3g} mA, {:.3g} mA |\n",
+                           load.background_columns, load.cell_S * 1e6, load.column_current_A * 1e3,
+                           load.row_current_A * 1e3)
+             : "| active array | idle (background_conductance_S = 0) |\n";
     s += fmt::format("| offset / gain (least squares, measured vs target) | {:.4g} / {:.4f} |\n", c.offset, c.gain);
     if (c.ieee)
         s += fmt::format("| IEEE 1241 offset / gain (linear level set) | {:.4g} / {:.5f} |\n", c.ieee->offset, c.ieee->gain);

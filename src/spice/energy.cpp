@@ -69,6 +69,14 @@ SpiceEnergy conversion_energy(const ReplicaDesign& design, const Technology& tec
         const Eigen::VectorXd& current = vector_of(result, fmt::format("i(vrow{})", i));
         mac_rows += delivered_energy(time, v, net.common_mode_V, current, 0.0, mac_end);
         replica_rows += delivered_energy(time, v, net.common_mode_V, current, mac_end, end);
+        // The other columns' (background) share of the driver's current belongs to their
+        // own MACs: the driver power split by current (i(vbgr) > 0 flows out to VCM).
+        if (net.background) {
+            const Eigen::VectorXd& background = vector_of(result, fmt::format("i(vbgr{})", i));
+            mac_rows += delivered_energy(time, v, net.common_mode_V, background, 0.0, mac_end);
+            replica_rows += delivered_energy(time, v, net.common_mode_V, background, mac_end, end);
+            e.background_J -= delivered_energy(time, v, net.common_mode_V, background, 0.0, end);
+        }
     }
     e.terms = {{"mac_cell_read", mac_rows, "spice"},
                {"replica_cell_read", replica_rows, "spice"},

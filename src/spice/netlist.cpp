@@ -10,6 +10,8 @@
 #include "nladc/adc/behavioral.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/core/version.hpp"
+#include "nladc/crossbar/crossbar.hpp"
+#include "nladc/device/rram.hpp"
 #include "nladc/io/atomic_file.hpp"
 #include "nladc/spice/library.hpp"
 
@@ -317,11 +319,15 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         const int plus = tech.array.mac_column, minus = plus + 1, replica = tech.array.replica_column;
         std::vector<int> used = {plus, minus};
         if (!mac_only) used.push_back(replica);
-        const bool background = tech.array.background_conductance_S > 0;
-        if (background)
-            for (int c = 0; c < columns; ++c)
-                if (std::find(used.begin(), used.end(), c) == used.end()) used.push_back(c);
         std::sort(used.begin(), used.end());
+        // The other columns' cells (background) go straight to VCM from their row-wire
+        // nodes, so each row wire between two kept columns is a ladder, written as its
+        // exact pi equivalent (the behavioral model's crossbar solver does the same;
+        // tests check the equivalence against the full ladder in ngspice).
+        const double background_S =
+            series_access(tech.array.background_conductance_S * chip.drift_factor, device);
+        const bool background = background_S > 0;
+        net.background = background;
 
         // The MAC pair realizes the value by the canonical spread (every row at input 1).
         const double span = device.g_max_S - device.g_min_S;
@@ -359,14 +365,37 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         const double rw_min = 1e-2;  // a zero resistance would merge two nodes; 10 mOhm is far below any cell
                                      // (smaller values make the access transistors' nodes stiff)
         n += fmt::format("* row wires: {:.9g} ohm per segment\n", rw);
+        if (background)
+            n += fmt::format("* background: {} other columns, {:.9g} S per cell to VCM (returned through Vbgr<row>)\n",
+                             columns - 3, background_S);
+        // The row wires run past the replica column even when its cells are left out
+        // (mac_only), so the background columns are the same in every netlist kind.
+        std::vector<int> wired = {plus, minus, replica};
+        std::sort(wired.begin(), wired.end());
         for (int i = 0; i < rows; ++i) {
             std::string previous = fmt::format("drv{}", i);
             int previous_column = -1;
-            for (int c : used) {
-                const double r = std::max(rw * (c - previous_column), rw_min);
-                n += fmt::format("Rr{}_{} {} r{}_{} {:.9g}\n", i, c, previous, i, c, r);
-                previous = fmt::format("r{}_{}", i, c);
+            for (int c : wired) {
+                if (!background && std::find(used.begin(), used.end(), c) == used.end()) continue;
+                const std::string node = fmt::format("r{}_{}", i, c);
+                if (!background) {
+                    n += fmt::format("Rr{}_{} {} {} {:.9g}\n", i, c, previous, node, std::max(rw * (c - previous_column), rw_min));
+                } else {
+                    const LadderTwoPort gap = ladder_two_port(c - previous_column, std::max(rw, rw_min), background_S);
+                    n += fmt::format("Rr{}_{} {} {} {:.9g}\n", i, c, previous, node, 1.0 / gap.series_S);
+                    // The near shunt of the driver's gap hangs on the ideal driver: left out.
+                    if (previous_column >= 0 && gap.near_shunt_S > 0)
+                        n += fmt::format("Rbn{}_{} {} bgr{} {:.9g}\n", i, c, previous, i, 1.0 / gap.near_shunt_S);
+                    if (gap.far_shunt_S > 0)
+                        n += fmt::format("Rbf{}_{} {} bgr{} {:.9g}\n", i, c, node, i, 1.0 / gap.far_shunt_S);
+                }
+                previous = node;
                 previous_column = c;
+            }
+            if (background) {
+                const double tail_S = ladder_tail_S(columns - 1 - previous_column, std::max(rw, rw_min), background_S);
+                if (tail_S > 0) n += fmt::format("Rbt{} {} bgr{} {:.9g}\n", i, previous, i, 1.0 / tail_S);
+                n += fmt::format("Vbgr{} bgr{} vcm 0\n", i, i);
             }
         }
         // Cells and column wires.
@@ -386,7 +415,7 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
         n += "* cells (g in S) and column wires\n";
         for (int c : used) {
             for (int i = 0; i < rows; ++i) {
-                double g = tech.array.background_conductance_S * chip.drift_factor;
+                double g = 0.0;
                 if (c == plus) g = g_plus;
                 if (c == minus) g = g_minus;
                 if (c == replica) g = replica_g[static_cast<std::size_t>(i)];
@@ -394,7 +423,6 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
                 const std::string below = i + 1 < rows ? fmt::format("k{}_{}", c, i + 1) : fmt::format("s{}", c);
                 n += fmt::format("Rk{}_{} k{}_{} {} {:.9g}\n", c, i, c, i, below, std::max(rw, rw_min));
             }
-            if (c != plus && c != minus && c != replica) n += fmt::format("Vbg{} s{} vcm 0\n", c, c);
         }
 
         // Phase controls (the transistor-level switches also get their complements).
@@ -505,6 +533,10 @@ Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, co
                 save += fmt::format(" v(drv{}) i(vrow{})", i, i);
                 net.vectors.push_back(fmt::format("v(drv{})", i));
                 net.vectors.push_back(fmt::format("i(vrow{})", i));
+                if (net.background) {
+                    save += fmt::format(" i(vbgr{})", i);
+                    net.vectors.push_back(fmt::format("i(vbgr{})", i));
+                }
             }
             n += save + "\n";
         }

@@ -241,12 +241,14 @@ TEST_CASE("closed-form energy agrees with the behavioral model", "[area]")
         const NlAdcBreakdown b = breakdown(compare_adc_costs(tech, {4}, kCircuits, closed), 4);
         REQUIRE(a.energy_terms.size() == b.energy_terms.size());
         for (std::size_t i = 0; i < a.energy_terms.size(); ++i) {
-            INFO(tech.device.cell_type << " " << a.energy_terms[i].first);
+            INFO(tech.device.cell_type << " " << a.energy_terms[i].first << ": behavioral " << a.energy_terms[i].second
+                                       << " J, closed form " << b.energy_terms[i].second << " J");
             CHECK(a.energy_terms[i].first == b.energy_terms[i].first);
-            // With 1T1R access resistance and 1-ohm wire segments the replica read is lower
-            // (measured 24 % at 4 b); every other term is the same formula.
+            // With 1T1R access resistance, 1-ohm wire segments and the active array's load on
+            // the row wires (the replica is the far column) the replica read is lower
+            // (measured 34 % at 4 b); every other term is the same formula.
             const bool loose = tech.device.cell_type == "1T1R" && a.energy_terms[i].first == "replica_cell_read";
-            CHECK(a.energy_terms[i].second == Approx(b.energy_terms[i].second).epsilon(loose ? 0.3 : 1e-9));
+            CHECK(a.energy_terms[i].second == Approx(b.energy_terms[i].second).epsilon(loose ? 0.4 : 1e-9));
         }
     }
     // Ideal replica read at 4 b: V^2 T sum_k (2k - 1) g_min = 0.04 x 2e-9 x 225 x 100e-6 = 1.8e-12 J,

@@ -77,6 +77,34 @@ std::string error_message(const std::function<void()>& action)
     return "(no Error thrown)";
 }
 
+/// Runs `ngspice -b` on `netlist` and returns the printed currents i(vs0) .. i(vs<n-1>).
+Eigen::VectorXd run_ngspice_currents(const std::string& netlist_text, Eigen::Index C)
+{
+    test::ScratchDir dir;
+    const auto netlist = dir / "crossbar.cir", output = dir / "ngspice.out";
+    test::write_text(netlist, netlist_text);
+    const std::string command = fmt::format("cd '{}' && LC_ALL=C LANG=C /usr/bin/ngspice -b '{}' > '{}' 2>&1",
+                                            dir.path().string(), netlist.string(), output.string());
+    const int status = std::system(command.c_str());
+    const std::string text = test::slurp(output);
+    INFO(text);
+    REQUIRE(status == 0);
+
+    Eigen::VectorXd current = Eigen::VectorXd::Constant(C, std::nan(""));
+    const std::regex line(R"(^i\(vs(\d+)\)\s*=\s*(\S+)\s*$)", std::regex::icase);
+    std::istringstream in(text);
+    for (std::string s; std::getline(in, s);) {
+        std::smatch m;
+        if (std::regex_match(s, m, line)) {
+            const long j = std::stol(m[1].str());
+            REQUIRE(j < C);
+            if (std::isnan(current(j))) current(j) = std::strtod(m[2].str().c_str(), nullptr);
+        }
+    }
+    REQUIRE(current.allFinite());
+    return current;
+}
+
 /// Writes the crossbar as an ngspice netlist (resistor cells, or B-source sinh cells
 /// when alpha > 0), runs `ngspice -b` and returns the currents into the sense nodes.
 Eigen::VectorXd ngspice_column_currents(const Eigen::MatrixXd& G, double r_ohm, double alpha,
@@ -110,29 +138,40 @@ Eigen::VectorXd ngspice_column_currents(const Eigen::MatrixXd& G, double r_ohm, 
     for (Eigen::Index j = 0; j < C; ++j) net << fmt::format("print i(vs{})\n", j);
     net << "quit\n.endc\n.end\n";
 
-    test::ScratchDir dir;
-    const auto netlist = dir / "crossbar.cir", output = dir / "ngspice.out";
-    test::write_text(netlist, net.str());
-    const std::string command = fmt::format("cd '{}' && LC_ALL=C LANG=C /usr/bin/ngspice -b '{}' > '{}' 2>&1",
-                                            dir.path().string(), netlist.string(), output.string());
-    const int status = std::system(command.c_str());
-    const std::string text = test::slurp(output);
-    INFO(text);
-    REQUIRE(status == 0);
+    return run_ngspice_currents(net.str(), C);
+}
 
-    Eigen::VectorXd current = Eigen::VectorXd::Constant(C, std::nan(""));
-    const std::regex line(R"(^i\(vs(\d+)\)\s*=\s*(\S+)\s*$)", std::regex::icase);
-    std::istringstream in(text);
-    for (std::string s; std::getline(in, s);) {
-        std::smatch m;
-        if (std::regex_match(s, m, line)) {
-            const long j = std::stol(m[1].str());
-            REQUIRE(j < C);
-            if (std::isnan(current(j))) current(j) = std::strtod(m[2].str().c_str(), nullptr);
-        }
+/// The same kind of network with every column written out: the columns in `kept` carry
+/// the cells of G (one G column each) and their column wires; every other column of the
+/// `columns` has, at each row, a cell of `background_S` from its row-wire node straight
+/// to 0 V. Returns the kept columns' sense currents from `ngspice -b`.
+Eigen::VectorXd ngspice_background_currents(const Eigen::MatrixXd& G, const std::vector<int>& kept, int columns,
+                                            double background_S, double r_ohm, const Eigen::VectorXd& drive_V)
+{
+    const Eigen::Index R = G.rows(), K = G.cols();
+    std::ostringstream net;
+    net << "* nladc crossbar with background columns, every column written out\n";
+    for (Eigen::Index i = 0; i < R; ++i) {
+        net << fmt::format("Vd{0} d{0} 0 DC {1:.17g}\nRd{0} d{0} r{0}_0 {2:.17g}\n", i, drive_V(i), r_ohm);
+        for (int j = 0; j + 1 < columns; ++j)
+            net << fmt::format("Rr{0}_{1} r{0}_{1} r{0}_{2} {3:.17g}\n", i, j, j + 1, r_ohm);
+        for (int j = 0; j < columns; ++j)
+            if (std::find(kept.begin(), kept.end(), j) == kept.end())
+                net << fmt::format("Rb{0}_{1} r{0}_{1} 0 {2:.17g}\n", i, j, 1.0 / background_S);
     }
-    REQUIRE(current.allFinite());
-    return current;
+    for (Eigen::Index k = 0; k < K; ++k) {
+        const int j = kept[static_cast<std::size_t>(k)];
+        for (Eigen::Index i = 0; i < R; ++i) {
+            net << fmt::format("Rx{0}_{1} r{0}_{1} c{0}_{1} {2:.17g}\n", i, j, 1.0 / G(i, k));
+            const std::string below = i + 1 < R ? fmt::format("c{}_{}", i + 1, j) : fmt::format("s{}", k);
+            net << fmt::format("Rc{0}_{1} c{0}_{1} {2} {3:.17g}\n", i, j, below, r_ohm);
+        }
+        net << fmt::format("Vs{0} s{0} 0 DC 0\n", k);
+    }
+    net << ".options reltol=1e-9 abstol=1e-18 vntol=1e-12\n.op\n.control\nrun\nset numdgt=17\n";
+    for (Eigen::Index k = 0; k < K; ++k) net << fmt::format("print i(vs{})\n", k);
+    net << "quit\n.endc\n.end\n";
+    return run_ngspice_currents(net.str(), K);
 }
 
 CrossbarNetwork make_network(Eigen::MatrixXd G, double r_ohm, double alpha = 0.0, std::vector<bool> floating = {})
@@ -234,6 +273,55 @@ TEST_CASE("8x8 resistive crossbar against ngspice", "[crossbar][ngspice]")
         elementwise_relative_error(ideal_column_currents(G, drive, Eigen::VectorXd::Zero(8)), reference);
     INFO("ideal-wire error vs ngspice: " << ideal_error);
     CHECK(ideal_error > 100.0 * error);
+}
+
+TEST_CASE("lumped background columns: pi equivalents against every column in ngspice", "[crossbar][ngspice]")
+{
+    // 6 rows, 9 columns: kept columns 0, 3 and 6 carry random cells; the other six are
+    // background cells to 0 V, two of them between 0 and 3, two between 3 and 6, two beyond 6.
+    const Eigen::MatrixXd G = random_conductances(6, 3, 77, 1e-5, 4e-4);
+    const Eigen::VectorXd drive = random_voltages(6, 78);
+    const double r = 3.0, background_S = 2e-3;  // a heavy load, so the IR drop it adds is large
+    const Eigen::VectorXd reference = ngspice_background_currents(G, {0, 3, 6}, 9, background_S, r, drive);
+
+    CrossbarNetwork network = make_network(G, r);
+    network.row_segments = {1, 3, 3};
+    network.lumped_cell_conductance_S = background_S;
+    network.trailing_lumped_columns = 2;
+    const auto lumped = CrossbarSolver(network).solve(drive, Eigen::VectorXd::Zero(3));
+    const double error = elementwise_relative_error(lumped.column_current_A, reference);
+    INFO("max relative error vs ngspice: " << error);
+    CHECK(error < 1e-6);
+    // The background matters at this resolution: without it the currents are further off.
+    network.lumped_cell_conductance_S = 0.0;
+    const auto idle = CrossbarSolver(network).solve(drive, Eigen::VectorXd::Zero(3));
+    const double idle_error = elementwise_relative_error(idle.column_current_A, reference);
+    INFO("idle-array error vs ngspice: " << idle_error);
+    CHECK(idle_error > 100.0 * error);
+}
+
+TEST_CASE("ladder two-port: closed forms for one and two segments, and the open tail", "[crossbar]")
+{
+    const double r = 2.0, g = 0.1;
+    // One segment, no inner cell: just the wire.
+    const LadderTwoPort one = ladder_two_port(1, r, g);
+    CHECK(one.series_S == Approx(1 / r).epsilon(1e-14));
+    CHECK(one.near_shunt_S == 0.0);
+    CHECK(one.far_shunt_S == 0.0);
+    // Two segments with the cell in the middle: the T (r, g to ground, r) as a pi:
+    // series = 1/(2r + g r^2), each shunt = g r / (2r + g r^2) (star-delta).
+    const LadderTwoPort two = ladder_two_port(2, r, g);
+    const double denominator = 2 * r + g * r * r;
+    CHECK(two.series_S == Approx(1 / denominator).epsilon(1e-14));
+    CHECK(two.near_shunt_S == Approx(g * r / denominator).epsilon(1e-14));
+    CHECK(two.far_shunt_S == Approx(g * r / denominator).epsilon(1e-14));
+    // Open tail of one column: r in series with g; of none: nothing.
+    CHECK(ladder_tail_S(1, r, g) == Approx(1 / (r + 1 / g)).epsilon(1e-14));
+    CHECK(ladder_tail_S(0, r, g) == 0.0);
+    // No cells: segments in series.
+    CHECK(ladder_two_port(5, r, 0.0).series_S == Approx(1 / (5 * r)).epsilon(1e-14));
+    CHECK_THROWS_WITH(ladder_two_port(0, r, g), Catch::Contains("segments = 0"));
+    CHECK_THROWS_WITH(ladder_tail_S(2, 0.0, g), Catch::Contains("wire_ohm = 0"));
 }
 
 TEST_CASE("8x8 sinh-cell crossbar against ngspice B-sources", "[crossbar][ngspice]")
@@ -417,6 +505,15 @@ TEST_CASE("invalid networks and inputs throw naming the entry", "[crossbar]")
     CHECK_THAT(with([](CrossbarNetwork& n) { n.column_floating = {true, false}; }),
                Contains("column_floating has 2 entries, conductance_S has 3 columns"));
     CHECK_THAT(with([](CrossbarNetwork& n) { n.conductance_S.resize(0, 3); }), Contains("conductance_S is 0 x 3"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.lumped_cell_conductance_S = -1e-4; }),
+               Contains("lumped_cell_conductance_S = -0.0001 is not a finite value >= 0"));
+    CHECK_THAT(with([](CrossbarNetwork& n) {
+                   n.lumped_cell_conductance_S = 1e-4;
+                   n.row_segments = {1, 2.5, 1};
+               }),
+               Contains("row_segments[1] = 2.5 is not a whole number of columns"));
+    CHECK_THAT(with([](CrossbarNetwork& n) { n.trailing_lumped_columns = -1; }),
+               Contains("trailing_lumped_columns = -1 is not in [0, 1e6]"));
     CHECK_THAT(error_message([&] { CrossbarSolver(make_network(G, 1.0), {0.0, 10}); }),
                Contains("relative_tolerance = 0"));
     CHECK_THAT(error_message([&] { CrossbarSolver(make_network(G, 1.0), {1e-12, 0}); }),

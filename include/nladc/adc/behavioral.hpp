@@ -111,6 +111,17 @@ struct EnergyTerm {
     double joules = 0.0;
 };
 
+/// The active array around the ADC (array.background_conductance_S): the columns other
+/// than the MAC pair and the replica, and what they draw at full drive (every row at
+/// input 1) with ideal wires — the currents the IR drop of an active array comes from.
+struct ArrayLoad {
+    int background_columns = 0;
+    double cell_S = 0.0;            ///< per background cell, access device included
+    double column_current_A = 0.0;  ///< per background column: rows x cell_S x V_read
+    double row_current_A = 0.0;     ///< per row driver into the background: columns x cell_S x V_read
+};
+ArrayLoad array_load(const Technology& tech);
+
 struct ConversionEnergy {
     std::vector<EnergyTerm> terms;  ///< MAC cell read, replica cell read, comparator, integrators, counter
     double total_J = 0.0;

@@ -64,7 +64,31 @@ struct CrossbarNetwork {
     /// for column 0): empty = one each. Lets a network keep only the columns that carry
     /// cells, with the empty columns between them lumped exactly into the row wire.
     std::vector<double> row_segments;
+    /// Conductance of every cell of the lumped columns, S (0 = they are empty). A lumped
+    /// column's cells are ohmic and join its row-wire nodes straight to the sense
+    /// potential 0 V (its own column wire is not modelled), so the row wire between two
+    /// kept columns is a ladder, stamped as its exact pi equivalent (ladder_two_port).
+    /// Needs integer row_segments: row_segments[j] - 1 lumped columns lie in front of j.
+    double lumped_cell_conductance_S = 0.0;
+    /// Lumped columns beyond the last kept column (an open-ended ladder, ladder_tail_S).
+    int trailing_lumped_columns = 0;
 };
+
+/// A row-wire ladder between two nodes: `segments` wire segments of `wire_ohm`, and at
+/// each of the segments - 1 inner nodes a cell of `cell_S` to 0 V. Its exact pi
+/// equivalent: a series conductance and a shunt to 0 V at each end (ABCD parameters of
+/// the chain [1 r; 0 1][1 0; g 1]...: series 1/B, near shunt (D - 1)/B, far shunt
+/// (A - 1)/B). wire_ohm > 0, segments >= 1, cell_S >= 0.
+struct LadderTwoPort {
+    double series_S = 0.0;      ///< between the two end nodes
+    double near_shunt_S = 0.0;  ///< from the near end (toward the driver) to 0 V
+    double far_shunt_S = 0.0;   ///< from the far end to 0 V
+};
+LadderTwoPort ladder_two_port(int segments, double wire_ohm, double cell_S);
+
+/// Input conductance of `columns` lumped columns hanging beyond a node: segment, cell
+/// to 0 V, segment, cell, ..., open end (C/A of the chain). 0 for columns = 0.
+double ladder_tail_S(int columns, double wire_ohm, double cell_S);
 
 struct CrossbarSolveOptions {
     /// Convergence of the nonlinear iteration: stop when
@@ -77,7 +101,7 @@ struct CrossbarSolveOptions {
 
 struct CrossbarSolution {
     Eigen::VectorXd column_current_A;  ///< current into each sense node, A (0 for floating columns)
-    Eigen::VectorXd row_current_A;     ///< current delivered by each row driver, A
+    Eigen::VectorXd row_current_A;     ///< current of each row into the kept columns' cells, A (not the lumped ones)
     Eigen::MatrixXd row_node_V;        ///< rows x columns row-wire node voltages, V
     Eigen::MatrixXd column_node_V;     ///< rows x columns column-wire node voltages, V
     /// Fixed-point iterations used: 0 with ideal wires (closed form), 1 for ohmic

@@ -47,7 +47,9 @@ struct ArrayParams {
     double v_read_V = 0.2;
     int input_bits = 8;                  ///< B_in: inputs x in [0, 1] are quantized to 2^B_in - 1 steps
     std::string input_encoding = "amplitude";  ///< amplitude (x V_read) | pulse-width (V_read for x T)
-    double background_conductance_S = 0.0;  ///< cells of the other columns (load on the row wires); 0 = not modelled
+    /// Cells of the other columns (the active array loading the row wires), S; 0 = idle
+    /// array. Default: their mean differential-pair conductance g_min + (g_max - g_min)/4.
+    double background_conductance_S = 1.75e-4;
     double feature_size_m = 65e-9;       ///< F, for the area model
 };
 

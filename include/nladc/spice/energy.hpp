@@ -36,6 +36,9 @@ struct SpiceEnergy {
     // Raw block energies over the conversion window (not shared out), J:
     double integrator_mac_J = 0, integrator_replica_J = 0, conveyor_J = 0, comparator_J = 0;
     double comparator_per_decision_J = 0.0;
+    /// The row drivers' energy into the other columns' (background) cells, J: theirs,
+    /// left out of mac_cell_read and replica_cell_read.
+    double background_J = 0.0;
 };
 
 /// One transistor-level conversion of `mac_value` on `chip`; `counter_J` is the model's

@@ -83,6 +83,7 @@ struct Netlist {
     double stop_time = 0.0;
     double common_mode_V = 0.9;
     double mac_end_time = 0.0;          ///< end of the MAC phase (reset + T), s
+    bool background = false;            ///< background cells present, returned through Vbgr<row>
 };
 
 /// The library files a testbench includes: circuits/nladc_cells.lib, the comparator's
