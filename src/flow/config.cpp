@@ -135,8 +135,9 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
             if (study.contains(key)) at.key(key).fail("is set by the flow (from its own stages)");
         config.monte_carlo = study_from_json(study, at);
     } else {
-        // A transistor-level chip takes ~20 s in SPICE: four keep the flow within 5 minutes.
-        config.monte_carlo.spice.trials = 4;
+        // A transistor-level chip takes ~15 s of the flow's two SPICE workers: with four the
+        // default flow took 314 s on 2 cores, with two it stays within 5 minutes.
+        config.monte_carlo.spice.trials = 2;
     }
     if (!config.spice.enabled) config.monte_carlo.spice.trials = 0;
     config.monte_carlo.spice.circuit = config.spice.circuit;

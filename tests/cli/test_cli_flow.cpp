@@ -269,7 +269,7 @@ TEST_CASE("flow: --example-config round-trips and docs/flow-config.md is current
     CHECK(nlohmann::json::parse(io::flow_config_to_json(parsed).dump()) == printed);
     CHECK(parsed.bits == 4);
     CHECK(parsed.monte_carlo.trials == 10000);
-    CHECK(parsed.monte_carlo.spice.trials == 4);
+    CHECK(parsed.monte_carlo.spice.trials == 2);
     CHECK(parsed.monte_carlo.spice.circuit == "transistor");
     const std::string page = test::slurp(kSource / "docs" / "flow-config.md");
     CHECK(page.find(io::describe_flow_config()) != std::string::npos);
