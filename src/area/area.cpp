@@ -420,6 +420,20 @@ std::string area_table_markdown(const AreaReport& r)
         for (std::size_t i = 0; i < bits.size(); ++i) out += "---:|";
         out += "\n";
     };
+    // One row per baseline: ratio_at(bits, ours, baseline) per bit width ("n/a" where a row is missing).
+    const auto ratio_rows = [&](auto ratio_at) {
+        header("baseline");
+        for (const auto& [id, label] : architectures()) {
+            if (id == "nladc") continue;
+            out += fmt::format("| {} |", label);
+            for (int n : bits) {
+                const AdcCost *ours = find_row(r, "nladc", n), *row = find_row(r, id, n);
+                const double v = (ours && row && row->available) ? ratio_at(n, *ours, *row) : kNaN;
+                out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
+            }
+            out += "\n";
+        }
+    };
     struct Quantity {
         const char* title;
         double unit;
@@ -440,36 +454,19 @@ std::string area_table_markdown(const AreaReport& r)
             out += "\n";
         }
         out += fmt::format("\n{}: ours / baseline\n\n", q.title);
-        header("baseline");
-        for (const auto& [id, label] : architectures()) {
-            if (id == "nladc") continue;
-            out += fmt::format("| {} |", label);
-            for (int n : bits) {
-                const AdcCost *ours = find_row(r, "nladc", n), *row = find_row(r, id, n);
-                const double v = (ours && row && row->available) ? ratio(ours->*(q.member), row->*(q.member)) : kNaN;
-                out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
-            }
-            out += "\n";
-        }
+        ratio_rows([&](int, const AdcCost& ours, const AdcCost& row) { return ratio(ours.*(q.member), row.*(q.member)); });
         out += "\n";
     }
     // Ours without the MAC pair's own sensing, over each baseline: `without` gives ours for a
     // breakdown, `baseline` the baseline's matching quantity.
     const auto without_sense_table = [&](const std::string& title, auto without, auto baseline) {
         out += title;
-        header("baseline");
-        for (const auto& [id, label] : architectures()) {
-            if (id == "nladc") continue;
-            out += fmt::format("| {} |", label);
-            for (int n : bits) {
-                const AdcCost *ours = find_row(r, "nladc", n), *row = find_row(r, id, n);
-                double v = kNaN;
-                for (const NlAdcBreakdown& b : r.breakdown)
-                    if (b.bits == n && ours && row && row->available) v = ratio(without(*ours, b), baseline(*row));
-                out += fmt::format(" {} |", cell(v, 1.0, "{:.3g}"));
-            }
-            out += "\n";
-        }
+        ratio_rows([&](int n, const AdcCost& ours, const AdcCost& row) {
+            double v = kNaN;
+            for (const NlAdcBreakdown& b : r.breakdown)
+                if (b.bits == n) v = ratio(without(ours, b), baseline(row));
+            return v;
+        });
     };
     without_sense_table(
         "Area: ours without its per-column integrator (OTA + capacitor) / baseline (flash and Yang 2025 count no "
