@@ -12,9 +12,9 @@
 #include <filesystem>
 
 #include "bench_common.hpp"
+#include "nladc/documents/technology_file.hpp"
 #include "nladc/io/atomic_file.hpp"
 #include "nladc/io/json.hpp"
-#include "nladc/io/technology_file.hpp"
 #include "nladc/montecarlo/engine.hpp"
 
 using namespace nladc;

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "bench_common.hpp"
-#include "nladc/io/design_file.hpp"
+#include "nladc/documents/design_file.hpp"
 #include "nladc/spice/netlist.hpp"
 #include "nladc/spice/ngspice.hpp"
 

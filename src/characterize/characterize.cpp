@@ -4,16 +4,18 @@
 
 #include <cmath>
 
+#include "nladc/adc/calibration_params.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/core/random.hpp"
 #include "nladc/core/version.hpp"
+#include "nladc/documents/calibration_file.hpp"
+#include "nladc/documents/levelset_file.hpp"
+#include "nladc/documents/technology_file.hpp"
 #include "nladc/io/atomic_file.hpp"
 #include "nladc/io/json.hpp"
-#include "nladc/io/levelset_file.hpp"
 #include "nladc/io/plot.hpp"
-#include "nladc/io/calibration_file.hpp"
-#include "nladc/io/technology_file.hpp"
 #include "nladc/montecarlo/engine.hpp"
+#include "nladc/quant/quantizer.hpp"
 #include "nladc/spice/ngspice.hpp"
 #include "nladc/study/calibration.hpp"
 

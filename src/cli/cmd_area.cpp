@@ -7,7 +7,7 @@
 
 #include "cli.hpp"
 #include "nladc/area/area.hpp"
-#include "nladc/io/technology_file.hpp"
+#include "nladc/documents/technology_file.hpp"
 #include "nladc/spice/netlist.hpp"
 
 namespace nladc::cli {

@@ -7,9 +7,9 @@
 #include "cli.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/data/synthetic.hpp"
+#include "nladc/documents/levelset_file.hpp"
 #include "nladc/io/activations.hpp"
 #include "nladc/io/atomic_file.hpp"
-#include "nladc/io/levelset_file.hpp"
 #include "nladc/study/compare.hpp"
 #include "nladc/study/level_design.hpp"
 

@@ -8,8 +8,8 @@
 
 #include "nladc/core/error.hpp"
 #include "nladc/core/version.hpp"
+#include "nladc/documents/levelset_file.hpp"
 #include "nladc/io/json.hpp"
-#include "nladc/io/levelset_file.hpp"
 #include "nladc/spice/ngspice.hpp"
 
 namespace nladc {

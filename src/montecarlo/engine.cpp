@@ -15,9 +15,9 @@
 #include "nladc/core/random.hpp"
 #include "nladc/core/sha256.hpp"
 #include "nladc/device/rram.hpp"
+#include "nladc/documents/calibration_file.hpp"
+#include "nladc/documents/technology_file.hpp"
 #include "nladc/io/atomic_file.hpp"
-#include "nladc/io/calibration_file.hpp"
-#include "nladc/io/technology_file.hpp"
 #include "summary.hpp"
 
 namespace nladc {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "nladc/adc/calibration_params.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/core/least_squares.hpp"
 #include "nladc/core/random.hpp"
@@ -21,34 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-struct ParameterInfo {
-    const char* name;
-    double CalibrationParams::*member;
-    double step;  ///< finite-difference step for the Jacobian
-};
-
-const std::vector<ParameterInfo>& parameter_table()
-{
-    static const std::vector<ParameterInfo> table = {
-        {"offset_V", &CalibrationParams::offset_V, 1e-4},
-        {"gain_error", &CalibrationParams::gain_error, 1e-3},
-        {"mac_compression", &CalibrationParams::mac_compression, 1e-3},
-        {"access_resistance_delta_ohm", &CalibrationParams::access_resistance_delta_ohm, 2.0},
-        {"gbw_scale", &CalibrationParams::gbw_scale, 0.01},
-        {"leakage_S", &CalibrationParams::leakage_S, 1e-7},
-    };
-    return table;
-}
-
-const ParameterInfo& info_of(const std::string& name)
-{
-    for (const auto& info : parameter_table())
-        if (name == info.name) return info;
-    std::string names;
-    for (const auto& info : parameter_table()) names += (names.empty() ? "" : ", ") + std::string(info.name);
-    throw UsageError(fmt::format("unknown calibration parameter '{}' (expected one of: {})", name, names));
-}
 
 std::vector<double> behavioral_levels(const ReplicaDesign& design, const Technology& tech,
                                       const CalibrationParams& params)
@@ -219,7 +192,7 @@ LeastSquaresResult fit_parameters(const ReplicaDesign& design, const Technology&
     auto params_at = [&](const Eigen::VectorXd& x) {
         CalibrationParams p = start;
         for (std::size_t j = 0; j < names.size(); ++j) {
-            const ParameterInfo& info = info_of(names[j]);
+            const CalibrationParameterInfo& info = calibration_parameter_info(names[j]);
             // Scaled so one unit is one finite-difference step.
             p.*info.member += x(static_cast<Eigen::Index>(j)) * info.step;
         }
@@ -300,30 +273,6 @@ Technology all_off(Technology tech)
     return tech;
 }
 
-}  // namespace
-
-const std::vector<std::string>& calibration_parameter_names()
-{
-    static const std::vector<std::string> names = [] {
-        std::vector<std::string> list;
-        for (const auto& info : parameter_table()) list.push_back(info.name);
-        return list;
-    }();
-    return names;
-}
-
-void set_calibration_parameter(CalibrationParams& params, const std::string& name, double value)
-{
-    params.*info_of(name).member = value;
-}
-
-double get_calibration_parameter(const CalibrationParams& params, const std::string& name)
-{
-    return params.*info_of(name).member;
-}
-
-namespace {
-
 /// Another level set on the same circuit: the design's technology (its sense capacitor
 /// included) and MAC scale, so only the replica column is programmed differently.
 ReplicaDesign reprogrammed(const ReplicaDesign& design, const Technology& tech, const LevelSet& levels)
@@ -370,7 +319,7 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
         if (options.progress) options.progress(message);
     };
     if (options.fit.size() > 6) throw UsageError(fmt::format("{} calibration parameters; at most six", options.fit.size()));
-    for (const auto& name : options.fit) info_of(name);
+    for (const auto& name : options.fit) calibration_parameter_info(name);
     if (!(options.bracket_lsb > 0) || !(options.validation_bracket_lsb > 0))
         throw UsageError("calibration brackets must be positive");
 
@@ -441,7 +390,7 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
     const LeastSquaresResult lm = fit_parameters(design, tech, extracted_only, reference, options.fit);
     report.parameters = extracted_only;
     for (std::size_t j = 0; j < options.fit.size(); ++j) {
-        const ParameterInfo& info = info_of(options.fit[j]);
+        const CalibrationParameterInfo& info = calibration_parameter_info(options.fit[j]);
         report.parameters.*info.member += lm.x(static_cast<Eigen::Index>(j)) * info.step;
     }
     report.fit = fit_quality(design, tech, extracted_only, report.parameters, options.fit, lm);

@@ -6,8 +6,8 @@
 
 #include "../support.hpp"
 #include "nladc/data/synthetic.hpp"
+#include "nladc/documents/design_file.hpp"
 #include "nladc/io/activations.hpp"
-#include "nladc/io/design_file.hpp"
 
 using namespace nladc;
 using test::run_cli;

@@ -13,7 +13,7 @@
 #include "nladc/dnn/dataset.hpp"
 #include "nladc/dnn/mlp.hpp"
 #include "nladc/dnn/study.hpp"
-#include "nladc/io/levelset_file.hpp"
+#include "nladc/documents/levelset_file.hpp"
 
 using namespace nladc;
 using test::run_cli;

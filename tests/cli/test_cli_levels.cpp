@@ -7,8 +7,8 @@
 
 #include "../support.hpp"
 #include "nladc/data/synthetic.hpp"
+#include "nladc/documents/levelset_file.hpp"
 #include "nladc/io/activations.hpp"
-#include "nladc/io/levelset_file.hpp"
 
 using namespace nladc;
 using test::run_cli;

@@ -3,7 +3,7 @@
 
 #include "../support.hpp"
 #include "nladc/core/error.hpp"
-#include "nladc/io/technology_file.hpp"
+#include "nladc/documents/technology_file.hpp"
 
 using namespace nladc;
 

@@ -4,7 +4,7 @@
 #include "fuzz_common.hpp"
 
 #include "nladc/core/error.hpp"
-#include "nladc/io/calibration_file.hpp"
+#include "nladc/documents/calibration_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "nladc/core/error.hpp"
-#include "nladc/io/design_file.hpp"
+#include "nladc/documents/design_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

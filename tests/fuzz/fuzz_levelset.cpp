@@ -4,7 +4,7 @@
 #include "fuzz_common.hpp"
 
 #include "nladc/core/error.hpp"
-#include "nladc/io/levelset_file.hpp"
+#include "nladc/documents/levelset_file.hpp"
 
 namespace {
 

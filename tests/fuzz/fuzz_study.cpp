@@ -4,7 +4,7 @@
 #include "fuzz_common.hpp"
 
 #include "nladc/core/error.hpp"
-#include "nladc/montecarlo/study.hpp"
+#include "nladc/documents/study_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -3,7 +3,7 @@
 
 #include "../support.hpp"
 #include "nladc/core/error.hpp"
-#include "nladc/io/levelset_file.hpp"
+#include "nladc/documents/levelset_file.hpp"
 
 using namespace nladc;
 

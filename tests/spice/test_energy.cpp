@@ -9,7 +9,7 @@
 #include <map>
 
 #include "nladc/adc/behavioral.hpp"
-#include "nladc/io/design_file.hpp"
+#include "nladc/documents/design_file.hpp"
 #include "nladc/spice/energy.hpp"
 #include "nladc/study/defaults.hpp"
 

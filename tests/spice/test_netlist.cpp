@@ -11,7 +11,7 @@
 
 #include "../support.hpp"
 #include "nladc/adc/behavioral.hpp"
-#include "nladc/io/design_file.hpp"
+#include "nladc/documents/design_file.hpp"
 #include "nladc/spice/extract.hpp"
 
 using namespace nladc;

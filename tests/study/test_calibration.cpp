@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "../support.hpp"
-#include "nladc/io/design_file.hpp"
+#include "nladc/documents/design_file.hpp"
 #include "nladc/io/json.hpp"
 #include "nladc/quant/quantizer.hpp"
 #include "nladc/quant/summary.hpp"

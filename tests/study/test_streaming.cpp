@@ -7,7 +7,7 @@
 
 #include "../support.hpp"
 #include "nladc/data/synthetic.hpp"
-#include "nladc/io/levelset_file.hpp"
+#include "nladc/documents/levelset_file.hpp"
 
 using namespace nladc;
 

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "nladc/core/params.hpp"
 #include "nladc/dnn/dataset.hpp"
+#include "nladc/documents/dnn_config.hpp"
 #include "nladc/quant/levelset.hpp"
 
 namespace nladc::dnn {
@@ -37,24 +37,6 @@ struct Mlp {
     int inputs() const { return layers.empty() ? 0 : static_cast<int>(layers.front().weights.cols()); }
     int hidden_layers() const { return static_cast<int>(layers.size()) - 1; }
 };
-
-struct TrainParams {
-    int hidden1 = 256;              ///< units of the first hidden layer
-    int hidden2 = 128;              ///< units of the second hidden layer
-    int epochs = 10;                ///< passes over the training set
-    int batch_size = 128;
-    double learning_rate = 1e-3;    ///< Adam step size
-    double learning_rate_decay = 0.8;  ///< step size multiplied by this after every epoch
-    std::uint64_t seed = 1;         ///< initialization and shuffling
-};
-const ParamTable<TrainParams>& train_table();
-
-struct FinetuneParams {
-    int epochs = 3;
-    double learning_rate = 3e-5;  ///< Adam step size: a quarter of the float run's last one
-    int batch_size = 128;
-};
-const ParamTable<FinetuneParams>& finetune_table();
 
 /// Per hidden layer: the NL-ADC level set its activation goes through (quantized
 /// training and inference), or none for ReLU.

@@ -26,7 +26,7 @@
 
 #include "nladc/adc/behavioral.hpp"
 #include "nladc/characterize/linearity.hpp"
-#include "nladc/montecarlo/study.hpp"
+#include "nladc/documents/study_file.hpp"
 
 namespace nladc {
 

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "nladc/documents/levelset_file.hpp"
 #include "nladc/io/activations.hpp"
 #include "nladc/quant/levelset.hpp"
 #include "nladc/quant/metrics.hpp"
@@ -28,15 +29,6 @@ struct SummaryOptions {
     /// Up to this many samples the summary is exact (one atom per distinct value).
     std::uint64_t exact_max_samples = 262144;
     std::size_t histogram_bins = 0;  ///< 0: default_histogram_bins(bits)
-};
-
-/// Where a level set's data came from (no absolute paths: files stay identical across checkouts).
-struct DataProvenance {
-    std::string file;    ///< file name without directories
-    std::string layer;   ///< npz member, or empty
-    std::uint64_t samples = 0;  ///< finite samples used
-    std::uint64_t dropped_nonfinite = 0;
-    std::string sha256;  ///< of the whole file
 };
 
 class ActivationLayer {

@@ -9,6 +9,7 @@
 // Several layers: { "format": "nladc-levelsets", "version": 1, "nladc_version": ...,
 //                   "layers": { "<name>": <single-layer object>, ... } }
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,7 +18,19 @@
 #include "nladc/io/json.hpp"
 #include "nladc/quant/levelset.hpp"
 #include "nladc/quant/metrics.hpp"
-#include "nladc/study/level_design.hpp"
+
+namespace nladc {
+
+/// Where a level set's data came from (no absolute paths: files stay identical across checkouts).
+struct DataProvenance {
+    std::string file;    ///< file name without directories
+    std::string layer;   ///< npz member, or empty
+    std::uint64_t samples = 0;  ///< finite samples used
+    std::uint64_t dropped_nonfinite = 0;
+    std::string sha256;  ///< of the whole file
+};
+
+}  // namespace nladc
 
 namespace nladc::io {
 

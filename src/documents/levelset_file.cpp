@@ -1,4 +1,4 @@
-#include "nladc/io/levelset_file.hpp"
+#include "nladc/documents/levelset_file.hpp"
 
 #include <fmt/format.h>
 

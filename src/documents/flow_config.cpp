@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "nladc/core/error.hpp"
-#include "nladc/flow/flow.hpp"
+#include "nladc/documents/flow_config.hpp"
 #include "nladc/io/params_json.hpp"
 
 namespace nladc {

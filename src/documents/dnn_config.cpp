@@ -4,11 +4,42 @@
 #include <algorithm>
 
 #include "nladc/core/error.hpp"
-#include "nladc/dnn/study.hpp"
+#include "nladc/documents/dnn_config.hpp"
 #include "nladc/io/params_json.hpp"
 #include "nladc/quant/quantizer.hpp"
 
 namespace nladc {
+
+namespace dnn {
+
+const ParamTable<TrainParams>& train_table()
+{
+    using T = TrainParams;
+    static const ParamTable<T> table = {
+        {"hidden1", &T::hidden1, "", "units of the first hidden layer", "issue 8 (784-256-128-10)", 1, 4096},
+        {"hidden2", &T::hidden2, "", "units of the second hidden layer", "issue 8 (784-256-128-10)", 1, 4096},
+        {"epochs", &T::epochs, "", "training epochs", "choice (test accuracy >= 0.88)", 1, 1000},
+        {"batch_size", &T::batch_size, "", "minibatch size", "choice", 1, 60000},
+        {"learning_rate", &T::learning_rate, "", "Adam step size", "Kingma & Ba 2015", 1e-7, 1},
+        {"learning_rate_decay", &T::learning_rate_decay, "", "step size factor per epoch", "choice", 0.01, 1},
+        {"seed", &T::seed, "", "initialization and shuffling seed", "choice"},
+    };
+    return table;
+}
+
+const ParamTable<FinetuneParams>& finetune_table()
+{
+    using F = FinetuneParams;
+    static const ParamTable<F> table = {
+        {"epochs", &F::epochs, "", "quantization-aware fine-tuning epochs", "choice", 1, 100},
+        {"learning_rate", &F::learning_rate, "", "Adam step size of the fine-tuning", "choice", 1e-8, 1},
+        {"batch_size", &F::batch_size, "", "minibatch size of the fine-tuning", "choice", 1, 60000},
+    };
+    return table;
+}
+
+}  // namespace dnn
+
 namespace {
 
 using dnn::DnnConfig;

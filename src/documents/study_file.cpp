@@ -1,4 +1,4 @@
-#include "nladc/montecarlo/study.hpp"
+#include "nladc/documents/study_file.hpp"
 
 #include <fmt/format.h>
 

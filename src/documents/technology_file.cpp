@@ -1,4 +1,4 @@
-#include "nladc/io/technology_file.hpp"
+#include "nladc/documents/technology_file.hpp"
 
 #include "nladc/io/params_json.hpp"
 

@@ -1,4 +1,4 @@
-#include "nladc/io/design_file.hpp"
+#include "nladc/documents/design_file.hpp"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 
 #include "nladc/core/sha256.hpp"
 #include "nladc/core/version.hpp"
+#include "nladc/documents/levelset_file.hpp"
+#include "nladc/documents/technology_file.hpp"
 #include "nladc/io/atomic_file.hpp"
-#include "nladc/io/levelset_file.hpp"
-#include "nladc/io/technology_file.hpp"
 
 namespace nladc::io {
 

@@ -1,9 +1,10 @@
-#include "nladc/io/calibration_file.hpp"
+#include "nladc/documents/calibration_file.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
+#include "nladc/adc/calibration_params.hpp"
 #include "nladc/core/version.hpp"
 #include "nladc/io/atomic_file.hpp"
 
