@@ -10,6 +10,7 @@
 #include "nladc/core/version.hpp"
 #include "nladc/documents/calibration_file.hpp"
 #include "nladc/documents/levelset_file.hpp"
+#include "nladc/documents/mc_summary.hpp"
 #include "nladc/documents/technology_file.hpp"
 #include "nladc/io/atomic_file.hpp"
 #include "nladc/io/json.hpp"
@@ -154,30 +155,25 @@ Characterization characterize(const ReplicaDesign& design, const Technology& tec
                                     "study's calibration file with --calibration)",
                                     dir.string()));
         const std::vector<TrialResult> trials = read_trials(dir);
-        try {
-            const io::Json summary = io::read_json_file(dir / "summary.json");
-            c.study_trials = trials.size();
-            c.study_seed = summary.value("seed", std::uint64_t{0});
-            c.inl_spec_lsb = summary.at("spec").at("inl_lsb").get<double>();
-            c.dnl_spec = summary.at("spec").at("dnl").get<double>();
-            c.yield_before_trim = summary.at("yield_before_trim").get<double>();
-            c.yield_after_trim = summary.at("yield_after_trim").get<double>();
-            c.study_mse_mean = summary.at("effective_mse").at("before_trim").at("mean").get<double>();
-            c.study_mse_p95 = summary.at("effective_mse").at("before_trim").at("p95").get<double>();
-            c.study_mse_trimmed_mean = summary.at("effective_mse").at("after_trim").at("mean").get<double>();
-            c.ideal_mse = summary.at("ideal").at("mse").get<double>();
-            c.ideal_sqnr_db = summary.at("ideal").at("sqnr_db").get<double>();
-            // SQNR falls as MSE rises: the worst 5 % of chips have the 95th-percentile MSE.
-            const double power = identity.value("activation_mean_square", 0.0);
-            c.study_sqnr_mean_db = summary.at("sqnr_db").at("before_trim").at("mean").get<double>();
-            c.study_sqnr_p5_db = c.study_mse_p95 > 0 ? 10 * std::log10(power / c.study_mse_p95) : 0.0;
-            for (const auto& th : summary.at("thresholds")) {
-                c.study_mean.push_back(th.at("mean").get<double>());
-                c.study_sigma.push_back(th.at("sigma").get<double>());
-            }
-        } catch (const io::Json::exception& e) {
-            // An edited or older summary.json: name the file and what is wrong with it.
-            throw InputError((dir / "summary.json").string(), "", e.what());
+        const McSummary summary = io::read_mc_summary(dir / "summary.json");
+        c.study_trials = trials.size();
+        c.study_seed = summary.seed;
+        c.inl_spec_lsb = summary.inl_spec_lsb;
+        c.dnl_spec = summary.dnl_spec;
+        c.yield_before_trim = summary.yield_before_trim;
+        c.yield_after_trim = summary.yield_after_trim;
+        c.study_mse_mean = summary.effective_mse.before_trim.mean;
+        c.study_mse_p95 = summary.effective_mse.before_trim.p95;
+        c.study_mse_trimmed_mean = summary.effective_mse.after_trim.mean;
+        c.ideal_mse = summary.ideal_mse;
+        c.ideal_sqnr_db = summary.ideal_sqnr_db;
+        // SQNR falls as MSE rises: the worst 5 % of chips have the 95th-percentile MSE.
+        const double power = identity.value("activation_mean_square", 0.0);
+        c.study_sqnr_mean_db = summary.sqnr_db.before_trim.mean;
+        c.study_sqnr_p5_db = c.study_mse_p95 > 0 ? 10 * std::log10(power / c.study_mse_p95) : 0.0;
+        for (const McThresholdSummary& th : summary.thresholds) {
+            c.study_mean.push_back(th.mean);
+            c.study_sigma.push_back(th.sigma);
         }
         if (c.study_mean.size() != set.thresholds.size())
             throw Error(fmt::format("{}: the study has {} thresholds, the design {}", dir.string(), c.study_mean.size(),

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "nladc/adc/behavioral.hpp"
+#include "nladc/steps/common.hpp"
 #include "nladc/study/calibration.hpp"
 
 namespace nladc::cli {
@@ -36,12 +36,6 @@ Command add_area(CLI::App& parent);
 Command add_flow(CLI::App& parent);
 Command add_dnn(CLI::App& parent);
 
-struct LoadedDesign {
-    ReplicaDesign design;
-    Technology tech;  ///< the design's, or the --tech override
-    std::string hash; ///< the design file's design_hash
-};
-
 /// Flags shared by the commands that evaluate a design (--design, --tech,
 /// --calibration, --ideal*, --mode).
 struct DesignFlags {
@@ -51,9 +45,7 @@ struct DesignFlags {
     std::string mode = "static";
 
     void add(CLI::App& app);
-    /// Reads the design and the technology in effect (announcing an override on stderr).
-    LoadedDesign load() const;
-    AdcOptions options() const;
+    steps::Evaluation evaluation() const;
 };
 
 /// Validator: integer within [lo, hi]; message "N is outside [lo, hi]".
@@ -69,5 +61,7 @@ void print_calibration_report(std::ostream& out, const std::string& design, cons
 
 /// Prints a progress/status line to stderr.
 void note(const std::string& message);
+/// Prints a step's technology note (an override of the design's technology), if any.
+void note_technology(const std::string& technology_note);
 
 }  // namespace nladc::cli

@@ -1,4 +1,4 @@
-// Behavioral NL-ADC commands: tech, map, convert, transfer.
+// Commands on one design: tech, map, convert, transfer, netlist, calibrate.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -8,19 +8,13 @@
 #include <optional>
 
 #include "cli.hpp"
-#include "nladc/adc/behavioral.hpp"
 #include "nladc/adc/calibration_params.hpp"
 #include "nladc/core/error.hpp"
-#include "nladc/documents/calibration_file.hpp"
-#include "nladc/documents/design_file.hpp"
-#include "nladc/documents/levelset_file.hpp"
-#include "nladc/documents/technology_file.hpp"
-#include "nladc/io/atomic_file.hpp"
-#include "nladc/io/plot.hpp"
 #include "nladc/quant/quantizer.hpp"
-#include "nladc/spice/netlist.hpp"
-#include "nladc/study/compensation.hpp"
-#include "nladc/study/level_design.hpp"
+#include "nladc/steps/evaluate.hpp"
+#include "nladc/steps/map.hpp"
+#include "nladc/steps/spice_steps.hpp"
+#include "nladc/steps/study_steps.hpp"
 
 namespace nladc::cli {
 
@@ -37,35 +31,20 @@ void DesignFlags::add(CLI::App& app)
     app.add_flag("--ideal-comparator", partial.comparator, "No offset, noise, hysteresis, kickback, metastability");
 }
 
-namespace {
-
-/// The technology in effect for a design: its own, or `tech_file` (sense circuit sized for
-/// the design's range, announced on stderr).
-Technology technology_for(const io::DesignRecord& record, const std::string& design_file, const std::string& tech_file)
+steps::Evaluation DesignFlags::evaluation() const
 {
-    if (tech_file.empty()) return record.design.tech;
-    Technology technology = io::read_technology(tech_file);
-    const std::string sizing = size_sense(technology, record.design.levels.hi / record.design.scale_per_S);
-    note(fmt::format("using the technology of {} instead of the one embedded in {}{}", tech_file, design_file,
-                     sizing.empty() ? "" : "; " + sizing));
-    return technology;
+    steps::Evaluation e;
+    e.design_file = design;
+    e.tech_file = tech;
+    e.calibration_file = calibration;
+    e.mode = mode;
+    e.ideal = ideal ? Idealization::all() : partial;
+    return e;
 }
 
-}  // namespace
-
-LoadedDesign DesignFlags::load() const
+void note_technology(const std::string& technology_note)
 {
-    const io::DesignRecord record = io::read_design(design);
-    return {record.design, technology_for(record, design, tech), record.hash};
-}
-
-AdcOptions DesignFlags::options() const
-{
-    AdcOptions o;
-    o.mode = mode;
-    o.ideal = ideal ? Idealization::all() : partial;
-    if (!calibration.empty()) o.calibration = io::read_calibration(calibration);
-    return o;
+    if (!technology_note.empty()) note(technology_note);
 }
 
 Command add_tech(CLI::App& parent)
@@ -82,12 +61,9 @@ Command add_tech(CLI::App& parent)
     return {app, [flags] {
                 if (flags->check.empty() && !flags->describe && !flags->defaults)
                     throw UsageError("tech: give --defaults, --describe or --check FILE");
-                if (flags->defaults) std::cout << io::dump_json(io::technology_to_json(Technology{}));
-                if (flags->describe) std::cout << io::describe_technology();
-                if (!flags->check.empty()) {
-                    io::read_technology(flags->check);
-                    std::cout << flags->check << ": valid\n";
-                }
+                const steps::TechResult result = steps::run_tech({flags->defaults, flags->describe, flags->check});
+                std::cout << result.defaults_json << result.description;
+                if (result.checked) std::cout << flags->check << ": valid\n";
             }};
 }
 
@@ -118,28 +94,21 @@ Command add_map(CLI::App& parent)
     app->add_flag("--drop-nonfinite", flags->drop_nonfinite, "Skip NaN/Inf in --input");
     app->add_option("--out", flags->out, "Output design JSON")->required();
     return {app, [flags] {
-                const io::LevelSetRecord levels = io::read_levelset(flags->levels, flags->layer);
-                const Technology tech = flags->tech.empty() ? Technology{} : io::read_technology(flags->tech);
-                MappingOptions options;
-                if (flags->rows > 0) options.rows = flags->rows;
-                if (flags->scale > 0) options.scale_per_S = flags->scale;
-                options.calibration_cells = flags->calibration_cells;
-                options.unit_grid = flags->unit_grid;
-                io::DesignRecord record;
-                std::optional<CompensationResult> compensated;
-                try {
-                    if (flags->compensate) {
-                        compensated = compensate_mapping(levels.set, tech, options);
-                        record.design = compensated->design;
-                    } else {
-                        record.design = map_levels(levels.set, tech, options);
-                    }
-                } catch (const UsageError&) {
-                    throw;
-                } catch (const Error& error) {
-                    throw InputError(flags->levels, "", error.what());
-                }
-                const ReplicaDesign& d = record.design;
+                steps::MapRequest request;
+                request.levels_file = flags->levels;
+                request.layer = flags->layer;
+                request.tech_file = flags->tech;
+                if (flags->rows > 0) request.mapping.rows = flags->rows;
+                if (flags->scale > 0) request.mapping.scale_per_S = flags->scale;
+                request.mapping.calibration_cells = flags->calibration_cells;
+                request.mapping.unit_grid = flags->unit_grid;
+                request.compensate = flags->compensate;
+                request.input = flags->input;
+                request.nonfinite = flags->drop_nonfinite ? io::NonFinitePolicy::drop : io::NonFinitePolicy::error;
+                request.out = flags->out;
+                const steps::MapResult result = steps::run_map(request);
+                const std::optional<CompensationResult>& compensated = result.compensation;
+                const ReplicaDesign& d = result.record.design;
                 std::cout << fmt::format("{} ({} bits, {}): scale {:.6g} per uS ({}), {} cells in a {}-row column\n",
                                          flags->levels, d.levels.bits, method_label(d.levels), d.scale_per_S * 1e-6,
                                          d.scale_rule, d.cells.size(), d.rows_available);
@@ -157,20 +126,11 @@ Command add_map(CLI::App& parent)
                     std::cout << fmt::format("  nominal behavioral model, T - target (LSB): before [{:+.3f}]\n"
                                              "                                            after  [{:+.3f}]\n",
                                              fmt::join(compensated->before_lsb, " "), fmt::join(compensated->after_lsb, " "));
-                if (!flags->input.empty()) {
-                    ActivationLayer data(flags->input, "", flags->drop_nonfinite ? io::NonFinitePolicy::drop
-                                                                                 : io::NonFinitePolicy::error);
-                    // After mapping: what the circuit realizes (the model's thresholds when compensated).
-                    LevelSet realized = d.levels;
-                    realized.thresholds = compensated ? compensated->model_thresholds : d.realized_thresholds;
-                    const auto scores = data.score({d.levels, realized});
-                    record.before_mapping = scores[0];
-                    record.after_mapping = scores[1];
+                if (result.record.before_mapping && result.record.after_mapping)
                     std::cout << fmt::format("  MSE on {}: {:.6e} with the target thresholds, {:.6e} after mapping\n",
-                                             data.label(), scores[0].mse, scores[1].mse);
-                }
-                const std::string hash = io::write_design(flags->out, record);
-                std::cout << fmt::format("wrote {} (design hash {})\n", flags->out, hash.substr(0, 16));
+                                             result.input_label, result.record.before_mapping->mse,
+                                             result.record.after_mapping->mse);
+                std::cout << fmt::format("wrote {} (design hash {})\n", flags->out, result.record.hash.substr(0, 16));
             }};
 }
 
@@ -187,13 +147,12 @@ Command add_convert(CLI::App& parent)
     flags->design.add(*app);
     app->add_option("--mac", flags->mac, "MAC value in the level set's input units")->required();
     return {app, [flags] {
-                const auto [design, tech, hash] = flags->design.load();
-                const BehavioralAdc adc(design, tech, nominal_chip(design, tech), flags->design.options());
-                const int code = adc.convert(flags->mac);
-                const ConversionEnergy energy = adc.energy(flags->mac);
-                std::cout << fmt::format("code {} level {:.6g} (MAC {:g}, output swing {:.4f} V, {} mode{})\n", code,
-                                         adc.reconstruct(code), flags->mac, adc.mac_output_V(flags->mac),
-                                         flags->design.mode, flags->design.ideal ? ", ideal" : "");
+                const steps::ConvertResult r = steps::run_convert({flags->design.evaluation(), flags->mac});
+                note_technology(r.technology_note);
+                const ConversionEnergy& energy = r.energy;
+                std::cout << fmt::format("code {} level {:.6g} (MAC {:g}, output swing {:.4f} V, {} mode{})\n", r.code,
+                                         r.level, flags->mac, r.output_swing_V, flags->design.mode,
+                                         flags->design.ideal ? ", ideal" : "");
                 std::cout << fmt::format("energy {:.4g} pJ, latency {:.4g} ns over {} clocks:", energy.total_J * 1e12,
                                          energy.latency_s * 1e9, energy.clocks);
                 for (const EnergyTerm& term : energy.terms)
@@ -214,53 +173,20 @@ Command add_transfer(CLI::App& parent)
     app->add_option("--out", flags->out, "Output CSV: k,target,mapped,measured,error_lsb,mapping_error_lsb")->required();
     app->add_option("--plot", flags->plot, "Transfer curve with the target thresholds (PNG)");
     return {app, [flags] {
-                const auto [design, tech, hash] = flags->design.load();
-                const BehavioralAdc adc(design, tech, nominal_chip(design, tech), flags->design.options());
-                const std::vector<double> measured = adc.transition_levels();
-                const double lsb = design.levels.lsb();
-                std::string csv = "k,target,mapped,measured,error_lsb,mapping_error_lsb\n";
-                double worst = 0;
-                for (std::size_t k = 0; k < measured.size(); ++k) {
-                    const double target = design.levels.thresholds[k];
-                    const double error = (measured[k] - target) / lsb;
-                    if (std::isfinite(error)) worst = std::max(worst, std::abs(error));
-                    csv += fmt::format("{},{:.10g},{:.10g},{},{},{:.6g}\n", k + 1, target,
-                                       design.realized_thresholds[k],
-                                       std::isfinite(measured[k]) ? fmt::format("{:.10g}", measured[k]) : "unreachable",
-                                       std::isfinite(error) ? fmt::format("{:.6g}", error) : "",
-                                       design.threshold_error_lsb[k]);
-                }
-                io::write_file_atomic(flags->out, csv);
+                const steps::TransferResult r =
+                    steps::run_transfer({flags->design.evaluation(), flags->out, flags->plot});
+                note_technology(r.technology_note);
                 std::cout << fmt::format("{} thresholds, max |measured - target| = {:.4f} LSB ({} mode{}); wrote {}\n",
-                                         measured.size(), worst, flags->design.mode,
+                                         r.measured.size(), r.max_error_lsb, flags->design.mode,
                                          flags->design.ideal ? ", ideal" : "", flags->out);
-                if (!flags->plot.empty()) {
-                    io::PlotSpec spec;
-                    spec.title = fmt::format("Transfer curve: {} {} bits", method_label(design.levels), design.levels.bits);
-                    spec.x_label = "MAC value (input units)";
-                    spec.y_label = "output level";
-                    spec.vertical_lines = design.levels.thresholds;
-                    io::PlotSeries curve{"ADC output", {}, {}, "steps"};
-                    io::PlotSeries ideal{"target level set", {}, {}, "steps"};
-                    const double span = design.levels.hi - design.levels.lo;
-                    for (int i = 0; i <= 800; ++i) {
-                        const double v = design.levels.lo - 0.05 * span + 1.1 * span * i / 800;
-                        curve.x.push_back(v);
-                        curve.y.push_back(adc.reconstruct(adc.convert(v)));
-                        ideal.x.push_back(v);
-                        ideal.y.push_back(design.levels.quantize(v));
-                    }
-                    spec.series = {ideal, curve};
-                    io::plot_png(spec, flags->plot);
-                    std::cout << "wrote " << flags->plot << "\n";
-                }
+                if (!flags->plot.empty()) std::cout << "wrote " << flags->plot << "\n";
             }};
 }
 
 Command add_netlist(CLI::App& parent)
 {
     struct Flags {
-        std::string design, tech, corner = "TT", circuits, out, kind = "conversion", circuit = "transistor";
+        std::string design, tech, corner{choice_name(Corner::tt)}, circuits, out, kind = "conversion", circuit = "transistor";
         double mac = 0.0, temperature = 27.0;
         bool inline_library = false;
         CLI::Option* mac_option = nullptr;
@@ -270,7 +196,7 @@ Command add_netlist(CLI::App& parent)
     app->add_option("--design", flags->design, "Design JSON written by `nladc map`")->required();
     app->add_option("--tech", flags->tech, "Technology JSON to use instead of the design's embedded one");
     flags->mac_option = app->add_option("--mac", flags->mac, "MAC value in input units (default: the range middle)");
-    app->add_option("--corner", flags->corner, "Process corner")->check(CLI::IsMember({"TT", "FF", "SS"}))->capture_default_str();
+    app->add_option("--corner", flags->corner, "Process corner")->check(CLI::IsMember(choice_names<Corner>()))->capture_default_str();
     app->add_option("--temp", flags->temperature, "Temperature, C")->capture_default_str();
     app->add_option("--kind", flags->kind, "conversion | mac (MAC integrator only)")
         ->check(CLI::IsMember({"conversion", "mac"}));
@@ -283,31 +209,29 @@ Command add_netlist(CLI::App& parent)
     app->add_option("--circuits", flags->circuits, "The circuits/ directory (default: found automatically)");
     app->add_option("--out", flags->out, "Output .cir file")->required();
     return {app, [flags] {
-                const io::DesignRecord record = io::read_design(flags->design);
-                const Technology tech = technology_for(record, flags->design, flags->tech);
-                spice::NetlistOptions options;
-                options.kind = flags->kind;
-                options.circuit = flags->circuit;
-                options.mac_value = flags->mac_option->count() ? flags->mac
-                                                               : 0.5 * (record.design.levels.lo + record.design.levels.hi);
-                options.corner = flags->corner;
-                options.temperature_C = flags->temperature;
-                options.inline_library = flags->inline_library;
-                options.circuits_dir = flags->circuits;
-                options.design_hash = record.hash;
-                const spice::Netlist net = spice::generate_netlist(record.design, tech,
-                                                                   spice::nominal_spice_chip(record.design, tech), options);
-                io::write_file_atomic(flags->out, net.text);
+                steps::NetlistRequest request;
+                request.design_file = flags->design;
+                request.tech_file = flags->tech;
+                if (flags->mac_option->count()) request.mac = flags->mac;
+                request.options.kind = flags->kind;
+                request.options.circuit = flags->circuit;
+                request.options.corner = parse_choice<Corner>(flags->corner);
+                request.options.temperature_C = flags->temperature;
+                request.options.inline_library = flags->inline_library;
+                request.options.circuits_dir = flags->circuits;
+                request.out = flags->out;
+                const steps::NetlistResult r = steps::run_netlist(request);
+                note_technology(r.technology_note);
                 std::cout << fmt::format("wrote {} ({} netlist, MAC {:g}, {} corner, {:.4g} ns)\n", flags->out,
-                                         flags->kind, *options.mac_value, flags->corner, net.stop_time * 1e9);
+                                         flags->kind, r.mac, flags->corner, r.netlist.stop_time * 1e9);
             }};
 }
 
 Command add_calibrate(CLI::App& parent)
 {
     struct Flags {
-        std::string design, tech, corner = "TT", circuits, out, validation, circuit = "transistor";
-        std::string validation_corner = "SS";
+        std::string design, tech, corner{choice_name(Corner::tt)}, circuits, out, validation, circuit = "transistor";
+        std::string validation_corner{choice_name(Corner::ss)};
         double temperature = 27.0, validation_temperature = 27.0, bracket = 0.0015;
         int agreement = 30, near = 1, workers = 2, bisection = 0;
         bool ablation = false;
@@ -321,7 +245,7 @@ Command add_calibrate(CLI::App& parent)
     app->add_option("--circuit", flags->circuit, "SPICE circuit: transistor or macro (the single-pole macromodels)")
         ->check(CLI::IsMember({"transistor", "macro"}))
         ->capture_default_str();
-    app->add_option("--corner", flags->corner, "Process corner")->check(CLI::IsMember({"TT", "FF", "SS"}))->capture_default_str();
+    app->add_option("--corner", flags->corner, "Process corner")->check(CLI::IsMember(choice_names<Corner>()))->capture_default_str();
     app->add_option("--temp", flags->temperature, "Temperature, C")->check(finite_number)->capture_default_str();
     app->add_option("--validations", flags->validations,
                     "Held-out designs checked without refitting: method (linear, same bits), bits (every other "
@@ -330,7 +254,7 @@ Command add_calibrate(CLI::App& parent)
         ->capture_default_str();
     app->add_option("--validation", flags->validation, "One more held-out design (mapped with the same technology)");
     app->add_option("--validation-corner", flags->validation_corner, "Corner of the 'corner' validation")
-        ->check(CLI::IsMember({"TT", "FF", "SS"}))
+        ->check(CLI::IsMember(choice_names<Corner>()))
         ->capture_default_str();
     app->add_option("--validation-temp", flags->validation_temperature, "Temperature of the 'corner' validation, C")
         ->check(finite_number)
@@ -353,26 +277,22 @@ Command add_calibrate(CLI::App& parent)
     app->add_option("--circuits", flags->circuits, "The circuits/ directory (default: found automatically)");
     app->add_option("--out", flags->out, "Output calibration JSON (the report is written beside it)")->required();
     return {app, [flags] {
-                const io::DesignRecord record = io::read_design(flags->design);
-                const Technology tech = technology_for(record, flags->design, flags->tech);
-                std::optional<ReplicaDesign> validation;
-                if (!flags->validation.empty()) {
-                    validation = io::read_design(flags->validation).design;
-                    validation->tech = tech;
-                    size_sense(validation->tech, validation->levels.hi / validation->scale_per_S);
-                }
-                CalibrationOptions options;
-                options.netlist.corner = flags->corner;
+                steps::CalibrateRequest request;
+                request.design_file = flags->design;
+                request.tech_file = flags->tech;
+                request.validation_file = flags->validation;
+                request.out = flags->out;
+                CalibrationOptions& options = request.options;
+                options.netlist.corner = parse_choice<Corner>(flags->corner);
                 options.netlist.temperature_C = flags->temperature;
                 options.netlist.circuits_dir = flags->circuits;
-                options.netlist.design_hash = record.hash;
                 options.netlist.circuit = flags->circuit;
                 options.agreement_samples = flags->agreement;
                 options.near_threshold_samples = flags->near;
                 options.bisection_thresholds = flags->bisection;
                 options.bracket_lsb = flags->bracket;
                 options.validations = flags->validations;
-                options.validation_corner = flags->validation_corner;
+                options.validation_corner = parse_choice<Corner>(flags->validation_corner);
                 options.validation_temperature_C = flags->validation_temperature;
                 options.ablation = flags->ablation;
                 options.workers = flags->workers;
@@ -382,10 +302,10 @@ Command add_calibrate(CLI::App& parent)
                     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                     note(fmt::format("calibrate [{:6.1f} s]: {}", elapsed, message));
                 };
-                const CalibrationReport r = calibrate(record.design, tech, validation, options);
-                const auto report_file = io::write_calibration(flags->out, r, {record.hash, flags->corner, flags->temperature});
-                print_calibration_report(std::cout, flags->design, flags->corner, flags->temperature, r);
-                std::cout << fmt::format("wrote {} and {}\n", flags->out, report_file.string());
+                const steps::CalibrateResult result = steps::run_calibrate(request);
+                note_technology(result.technology_note);
+                print_calibration_report(std::cout, flags->design, flags->corner, flags->temperature, result.report);
+                std::cout << fmt::format("wrote {} and {}\n", flags->out, result.report_file.string());
             }};
 }
 

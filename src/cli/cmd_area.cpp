@@ -1,14 +1,11 @@
 // Area, energy and latency comparison: area.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "cli.hpp"
-#include "nladc/area/area.hpp"
-#include "nladc/documents/technology_file.hpp"
-#include "nladc/spice/netlist.hpp"
+#include "nladc/steps/study_steps.hpp"
 
 namespace nladc::cli {
 
@@ -27,19 +24,11 @@ Command add_area(CLI::App& parent)
     app->add_option("--circuits", flags->circuits, "circuits/ directory holding nladc_cells.lib");
     app->add_option("--out", flags->out, "Also write area.csv, area.json and area.png into this directory");
     return {app, [flags] {
-                const Technology tech = flags->tech.empty() ? Technology{} : io::read_technology(flags->tech);
-                std::vector<int> bits = flags->bits;
-                std::sort(bits.begin(), bits.end());
-                bits.erase(std::unique(bits.begin(), bits.end()), bits.end());
-                const auto circuits = spice::find_circuits(flags->circuits);
-                note(fmt::format("area: {} cells, F = {:g} nm, circuits from {}", tech.device.cell_type,
-                                 tech.array.feature_size_m * 1e9, circuits.string()));
-                const AreaReport report = compare_adc_costs(tech, bits, circuits);
-                std::cout << area_table_markdown(report);
-                if (!flags->out.empty()) {
-                    write_area_report(report, flags->out);
-                    note(fmt::format("wrote {}/area.csv, area.json, area.png", flags->out));
-                }
+                const steps::AreaResult result = steps::run_area({flags->tech, flags->bits, flags->circuits, flags->out});
+                note(fmt::format("area: {} cells, F = {:g} nm, circuits from {}", result.tech.device.cell_type,
+                                 result.tech.array.feature_size_m * 1e9, result.circuits.string()));
+                std::cout << area_table_markdown(result.report);
+                if (!flags->out.empty()) note(fmt::format("wrote {}/area.csv, area.json, area.png", flags->out));
             }};
 }
 

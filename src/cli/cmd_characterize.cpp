@@ -6,10 +6,8 @@
 #include <memory>
 
 #include "cli.hpp"
-#include "nladc/characterize/characterize.hpp"
-#include "nladc/core/error.hpp"
-#include "nladc/export/export.hpp"
-#include "nladc/io/atomic_file.hpp"
+#include "nladc/steps/export.hpp"
+#include "nladc/steps/study_steps.hpp"
 
 namespace nladc::cli {
 
@@ -40,18 +38,20 @@ Command add_characterize(CLI::App& parent)
     app->add_option("--workers", flags->workers, "ngspice worker processes")->check(CLI::Range(1, 64));
     app->add_option("--out", flags->out, "Output directory")->required();
     return {app, [flags] {
-                const LoadedDesign loaded = flags->design.load();
-                CharacterizeOptions options;
-                options.adc = flags->design.options();
+                steps::CharacterizeRequest request;
+                request.evaluation = flags->design.evaluation();
+                CharacterizeOptions& options = request.options;
                 options.ramp_points = flags->ramp_points;
                 options.study_dir = flags->study;
                 options.noise_seed = flags->noise_seed;
                 options.stuck_off_step = flags->stuck_off_step;
                 options.spice_energy = !flags->no_spice_energy;
                 options.spice_workers = flags->workers;
+                request.out = flags->out;
                 note(fmt::format("characterize: bisection and a {}-point code-density ramp", options.ramp_points));
-                const Characterization c = characterize(loaded.design, loaded.tech, loaded.hash, options);
-                write_characterization(c, flags->out);
+                const steps::CharacterizeResult result = steps::run_characterize(request);
+                note_technology(result.technology_note);
+                const Characterization& c = result.characterization;
                 const LevelSet& set = c.design.levels;
                 std::cout << fmt::format("{} bits {}, LSB {:.6g}: code density vs bisection max {:.4f} LSB\n", set.bits,
                                          set.method, set.lsb(), c.max_density_vs_bisection_lsb);
@@ -68,7 +68,7 @@ Command add_characterize(CLI::App& parent)
                                              c.ieee->gain);
                 std::cout << fmt::format("energy {:.4g} pJ per conversion (mean over the range), latency {:.4g} ns\n",
                                          c.mean_energy_J * 1e12, c.mean_latency_s * 1e9);
-                const ArrayLoad load = array_load(c.tech);
+                const ArrayLoad& load = result.array_load;
                 if (load.background_columns)
                     std::cout << fmt::format("active array: {} other columns at {:.4g} µS per cell draw {:.3g} mA per "
                                              "column, {:.3g} mA per row driver at full drive\n",
@@ -113,34 +113,27 @@ Command add_export(CLI::App& parent)
     app->add_option("--from", flags->from, "An `nladc characterize` output directory")->required();
     app->add_option("--format", flags->format, "Model format")
         ->required()
-        ->check(CLI::IsMember({"json", "csv", "spice", "veriloga"}));
+        ->check(CLI::IsMember(export_format_names()));
     app->add_option("--out", flags->out, "Output file")->required();
     app->add_option("--name", flags->name, "Subcircuit / module name (spice, veriloga)");
-    app->add_flag("--check", flags->check, "spice: simulate the written model in ngspice and compare its thresholds");
+    app->add_flag("--check", flags->check,
+                  "spice: simulate the model in ngspice and compare its thresholds; json: read it back");
     return {app, [flags] {
-                if (flags->name.empty() || flags->name.find_first_not_of(
-                                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                                               std::string::npos)
-                    throw UsageError(fmt::format("--name '{}': use letters, digits and '_'", flags->name));
-                if (flags->check && flags->format != "spice")
-                    throw UsageError("--check applies to --format spice only");
-                const AdcModel model = model_from_characterization(flags->from);
-                std::string text;
-                if (flags->format == "json") text = model_json(model);
-                if (flags->format == "csv") text = model_csv(model);
-                if (flags->format == "spice") text = model_spice(model, flags->name);
-                if (flags->format == "veriloga") text = model_veriloga(model, flags->name);
-                if (flags->check) {
-                    const SpiceModelCheck check = check_spice_model(model, text, flags->name);
+                steps::ExportRequest request;
+                request.from = flags->from;
+                request.format = parse_export_format(flags->format);
+                request.out = flags->out;
+                request.name = flags->name;
+                request.check = flags->check;
+                const steps::ExportResult result = steps::run_export(request);
+                if (result.check && result.check->max_error_lsb >= 0)
                     std::cout << fmt::format("ngspice DC sweep of the model: max |T_spice - T_model| = {:.4f} LSB "
                                              "(sweep step {:g} LSB)\n",
-                                             check.max_error_lsb, check.sweep_step_lsb);
-                    if (check.max_error_lsb > 0.01)
-                        throw Error(fmt::format("the exported model misses its thresholds by {:.4f} LSB (> 0.01)",
-                                                check.max_error_lsb));
-                }
-                io::write_file_atomic(flags->out, text);
-                std::cout << fmt::format("wrote {} ({} model, thresholds: {})\n", flags->out, flags->format, model.source);
+                                             result.check->max_error_lsb, result.check->sweep_step_lsb);
+                else if (result.check)
+                    std::cout << result.check->verdict << "\n";
+                std::cout << fmt::format("wrote {} ({} model, thresholds: {})\n", flags->out, flags->format,
+                                         result.model.source);
             }};
 }
 

@@ -6,7 +6,7 @@
 
 #include "cli.hpp"
 #include "nladc/core/error.hpp"
-#include "nladc/dnn/study.hpp"
+#include "nladc/steps/study_steps.hpp"
 
 namespace nladc::cli {
 
@@ -35,9 +35,7 @@ Command add_dnn(CLI::App& parent)
                 }
                 if (flags->out.empty()) throw UsageError("dnn: --out DIR is required");
                 const dnn::DnnConfig config = flags->config.empty() ? dnn::DnnConfig{} : io::read_dnn_config(flags->config);
-                dnn::DnnOptions options;
-                options.progress = note;
-                const dnn::DnnResult result = dnn::run_dnn(config, flags->out, options);
+                const dnn::DnnResult result = steps::run_dnn_study({config, flags->out, note});
                 for (const dnn::AccuracyRow& row : result.rows)
                     if (row.condition == "float" || row.condition == "finetuned" || row.bits == 4)
                         std::cout << fmt::format("{:<10} {:>2} b {:<9} {:.4f} ± {:.4f} ({} trials)\n", row.method,

@@ -1,4 +1,4 @@
-// Level-design commands: synth, levels, compare.
+// Commands on activation data: synth, levels, compare, score.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -6,12 +6,8 @@
 
 #include "cli.hpp"
 #include "nladc/core/error.hpp"
-#include "nladc/data/synthetic.hpp"
-#include "nladc/documents/levelset_file.hpp"
-#include "nladc/io/activations.hpp"
-#include "nladc/io/atomic_file.hpp"
-#include "nladc/study/compare.hpp"
-#include "nladc/study/level_design.hpp"
+#include "nladc/quant/quantizer.hpp"
+#include "nladc/steps/levels.hpp"
 
 namespace nladc::cli {
 
@@ -53,12 +49,9 @@ struct DataFlags {
         return options;
     }
 
-    io::NonFinitePolicy policy() const { return drop_nonfinite ? io::NonFinitePolicy::drop : io::NonFinitePolicy::error; }
-
-    std::vector<std::string> layers(const std::string& file) const
+    steps::DataSelection selection() const
     {
-        if (!layer.empty()) return {layer};
-        return layer_names(file);
+        return {input, layer, drop_nonfinite ? io::NonFinitePolicy::drop : io::NonFinitePolicy::error, summary()};
     }
 };
 
@@ -91,15 +84,9 @@ Command add_synth(CLI::App& parent)
     app->add_option("--seed", spec->seed, "Random seed (Philox)")->capture_default_str();
     app->add_option("--out", *out, "Output .npy (or .f32)")->required();
     return {app, [spec, out] {
-                const std::vector<float> samples = generate_synthetic(*spec);
-                if (out->ends_with(".f32")) {
-                    io::write_file_atomic(*out, std::string_view(reinterpret_cast<const char*>(samples.data()),
-                                                                 samples.size() * sizeof(float)));
-                } else {
-                    io::write_npy(*out, samples, {samples.size()});
-                }
+                const std::size_t samples = steps::run_synth({*spec, *out});
                 std::cout << fmt::format("wrote {} samples ({:g} at {:g}, {:g} at {:g}, {} interior, seed {}) to {}\n",
-                                         samples.size(), spec->zeros_fraction, spec->lo, spec->clamp_fraction,
+                                         samples, spec->zeros_fraction, spec->lo, spec->clamp_fraction,
                                          spec->hi, spec->distribution, spec->seed, *out);
             }};
 }
@@ -115,36 +102,32 @@ Command add_levels(CLI::App& parent)
     CLI::App* app = parent.add_subcommand("levels", "Design an N-bit level set from activation data");
     flags->data.add(*app);
     app->add_option("--bits", flags->quantizer.bits, "ADC resolution in bits")->required()->check(int_range(1, 16));
-    app->add_option("--method", flags->quantizer.method, "linear | lloyd-max | cdf | kmeans | bs-kmq")
+    const auto names = quantizer_names();
+    const std::vector<std::string> methods(names.begin(), names.end());
+    app->add_option("--method", flags->quantizer.method, fmt::format("{}", fmt::join(methods, " | ")))
         ->required()
-        ->check(CLI::IsMember({"linear", "lloyd-max", "cdf", "kmeans", "bs-kmq"}));
-    app->add_option("--variant", flags->quantizer.variant,
-                    "linear: midtread|floor; lloyd-max: converged|capped; cdf: equal-probability; "
-                    "kmeans: exact|lloyd++; bs-kmq: drop-pin|weight|cap");
+        ->check(CLI::IsMember(methods));
+    app->add_option("--variant", flags->quantizer.variant, quantizer_variants_help());
     app->add_option("--alpha", flags->quantizer.bskmq_alpha, "bs-kmq/weight: weight of the boundary samples")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     app->add_option("--seed", flags->quantizer.seed, "kmeans/lloyd++: k-means++ seed")->capture_default_str();
     app->add_option("--out", flags->out, "Output level-set JSON")->required();
     return {app, [flags] {
-                const DataFlags& data = flags->data;
-                std::vector<std::pair<std::string, io::LevelSetRecord>> records;
-                for (const std::string& layer : data.layers(data.input)) {
-                    ActivationLayer activations(data.input, layer, data.policy());
-                    const DesignedLevels designed = design_levels(activations, flags->quantizer, data.summary());
+                for (const steps::LayerLevels& layer : steps::run_levels({flags->data.selection(), flags->quantizer,
+                                                                           flags->out})) {
+                    const DesignedLevels& designed = layer.designed;
                     const auto& m = designed.metrics;
                     std::cout << fmt::format("{}: {} {} bits, range [{:g}, {:g}]: MSE {:.5e}, SQNR {:.2f} dB, "
                                              "empty codes: {}{}\n",
-                                             activations.label(), method_label(designed.set), designed.set.bits,
+                                             layer.label, method_label(designed.set), designed.set.bits,
                                              designed.set.lo, designed.set.hi, m.mse, m.sqnr_db,
                                              describe_empty(designed.set),
-                                             activations.dropped_nonfinite()
+                                             layer.dropped_nonfinite
                                                  ? fmt::format(" ({} non-finite samples dropped)",
-                                                               activations.dropped_nonfinite())
+                                                               layer.dropped_nonfinite)
                                                  : "");
-                    records.push_back({layer, {designed.set, designed.input, designed.metrics}});
                 }
-                io::write_levelsets(flags->out, records);
                 std::cout << "wrote " << flags->out << "\n";
             }};
 }
@@ -167,41 +150,22 @@ Command add_compare(CLI::App& parent)
     app->add_option("--alpha", flags->quantizer.bskmq_alpha, "bs-kmq/weight: weight of the boundary samples")
         ->check(CLI::Range(0.0, 1.0));
     return {app, [flags] {
-                const DataFlags& data = flags->data;
-                CompareOptions options;
-                options.bits = flags->bits;
-                options.quantizer = flags->quantizer;
-                options.summary = data.summary();
-                std::string csv;
-                std::vector<CompareRow> all_rows;
-                for (const std::string& layer : data.layers(data.input)) {
-                    ActivationLayer fit(data.input, layer, data.policy());
-                    std::unique_ptr<ActivationLayer> eval;
-                    if (!flags->eval.empty()) {
-                        const auto eval_layers = layer_names(flags->eval);
-                        const std::string eval_layer = eval_layers.size() == 1 ? eval_layers.front() : layer;
-                        eval = std::make_unique<ActivationLayer>(flags->eval, eval_layer, data.policy());
-                    }
-                    note(fmt::format("compare: {} ({} samples)", fit.label(), fit.samples()));
-                    const auto rows = compare_methods(fit, eval.get(), options);
-                    std::cout << format_compare_table(rows, fit.label(), eval ? eval->label() : "") << "\n";
-                    csv += compare_to_csv(rows, layer, csv.empty());
-                    all_rows.insert(all_rows.end(), rows.begin(), rows.end());
-                }
-                if (!flags->csv.empty()) {
-                    io::write_file_atomic(flags->csv, csv);
-                    std::cout << "wrote " << flags->csv << "\n";
-                }
-                if (!flags->plot.empty()) {
-                    plot_compare(all_rows, "Quantization MSE versus ADC bits: " + data.input, flags->plot);
-                    std::cout << "wrote " << flags->plot << "\n";
-                }
+                steps::CompareRequest request;
+                request.data = flags->data.selection();
+                request.eval = flags->eval;
+                request.options.bits = flags->bits;
+                request.options.quantizer = flags->quantizer;
+                request.options.summary = request.data.summary;
+                request.csv = flags->csv;
+                request.plot = flags->plot;
+                request.plot_title = "Quantization MSE versus ADC bits: " + flags->data.input;
+                request.progress = note;
+                for (const steps::CompareLayer& layer : steps::run_compare(request))
+                    std::cout << format_compare_table(layer.rows, layer.label, layer.eval_label) << "\n";
+                if (!flags->csv.empty()) std::cout << "wrote " << flags->csv << "\n";
+                if (!flags->plot.empty()) std::cout << "wrote " << flags->plot << "\n";
             }};
 }
-
-}  // namespace nladc::cli
-
-namespace nladc::cli {
 
 Command add_score(CLI::App& parent)
 {
@@ -215,14 +179,12 @@ Command add_score(CLI::App& parent)
     app->add_option("--levels", flags->levels, "Level-set JSON")->required();
     app->add_option("--levels-layer", flags->levels_layer, "Layer of a multi-layer level-set file");
     return {app, [flags] {
-                const DataFlags& data = flags->data;
-                const io::LevelSetRecord record = io::read_levelset(flags->levels, flags->levels_layer);
-                for (const std::string& layer : data.layers(data.input)) {
-                    ActivationLayer activations(data.input, layer, data.policy());
-                    const QuantizationMetrics m = activations.score({record.set}).front();
+                for (const steps::ScoreLayer& layer :
+                     steps::run_score({flags->data.selection(), flags->levels, flags->levels_layer})) {
+                    const QuantizationMetrics& m = layer.metrics;
                     std::cout << fmt::format("{} scored with {} ({} bits): MSE {:.5e}, interior MSE {:.5e}, "
                                              "SQNR {:.2f} dB, max |error| {:.5g}, unoccupied codes: {}\n",
-                                             activations.label(), method_label(record.set), record.set.bits, m.mse,
+                                             layer.label, method_label(layer.set), layer.set.bits, m.mse,
                                              m.mse_interior, m.sqnr_db, m.max_abs_error, m.unoccupied_codes.size());
                 }
             }};

@@ -25,7 +25,7 @@ OrderedJson numbers(const std::vector<double>& values)
 OrderedJson blocks_to_json(const spice::BlockCharacterization& b)
 {
     OrderedJson j;
-    j["corner"] = b.corner;
+    j["corner"] = std::string(choice_name(b.corner));
     j["temperature_C"] = b.temperature_C;
     j["ota_output_stage_scale"] = b.ota_k;
     j["capacitance_F"] = b.capacitance_F;
@@ -137,7 +137,7 @@ OrderedJson calibration_report_to_json(const CalibrationReport& r)
         validation.push_back({{"name", v.name},
                               {"method", v.method},
                               {"bits", v.bits},
-                              {"corner", v.corner},
+                              {"corner", std::string(choice_name(v.corner))},
                               {"temperature_C", v.temperature_C},
                               {"block_parameters", v.block_parameters},
                               {"max_threshold_error_lsb_before", number(v.max_threshold_error_lsb_before)},
@@ -170,7 +170,7 @@ std::filesystem::path write_calibration(const std::filesystem::path& file, const
     j["version"] = 1;
     j["nladc_version"] = std::string(version());
     j["design_hash"] = conditions.design_hash;
-    j["corner"] = conditions.corner;
+    j["corner"] = std::string(choice_name(conditions.corner));
     j["temperature_C"] = conditions.temperature_C;
     j["circuit"] = report.circuit;
     j["extracted"] = extracted_to_json(report.extracted);

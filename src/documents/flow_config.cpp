@@ -8,6 +8,7 @@
 #include "nladc/core/error.hpp"
 #include "nladc/documents/flow_config.hpp"
 #include "nladc/io/params_json.hpp"
+#include "nladc/quant/quantizer.hpp"
 
 namespace nladc {
 
@@ -22,7 +23,7 @@ const ParamTable<FlowConfig>& flow_table()
         {"drop_nonfinite", &F::drop_nonfinite, "", "skip NaN/Inf samples (counted) instead of failing", "choice"},
         {"bits", &F::bits, "", "resolution of the designed NL-ADC", "choice", 1, 8},
         {"method", &F::method, "", "quantizer of the designed level set", "BS-KMQ (the paper's method)", -INFINITY,
-         INFINITY, {"linear", "lloyd-max", "cdf", "kmeans", "bs-kmq"}},
+         INFINITY, quantizer_names()},
         {"variant", &F::variant, "", "variant of the method; empty = its default (docs/levels.md)", "-"},
         {"technology", &F::technology, "", "technology JSON; empty = the defaults (docs/technology.md)", "-"},
         {"calibration_cells", &F::calibration_cells, "", "spare bias cells per replica column", "Yang 2025 (5 per column)",
@@ -42,7 +43,7 @@ const ParamTable<FlowSpiceParams>& flow_spice_table()
     using P = FlowSpiceParams;
     static const ParamTable<P> table = {
         {"enabled", &P::enabled, "", "simulate netlists in ngspice: calibration and SPICE Monte Carlo", "-"},
-        {"corner", &P::corner, "", "process corner", "-", -INFINITY, INFINITY, {"TT", "FF", "SS"}},
+        {"corner", choice_member<&P::corner>(), "", "process corner", "-"},
         {"temperature_C", &P::temperature_C, "C", "simulation temperature", "-", -55, 150},
         {"workers", &P::workers, "", "ngspice worker processes", "2 cores", 1, 256},
         {"circuit", &P::circuit, "", "SPICE circuit of the netlists, calibration and SPICE Monte Carlo: transistor "

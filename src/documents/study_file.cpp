@@ -67,7 +67,7 @@ const ParamTable<SpiceMcParams>& spice_mc_table()
     using P = SpiceMcParams;
     static const ParamTable<P> table = {
         {"trials", &P::trials, "", "the first N trials also run in SPICE (0 = none)", "choice", 0, 1e6},
-        {"corner", &P::corner, "", "process corner of the SPICE trials", "choice", -kInf, kInf, {"TT", "FF", "SS"}},
+        {"corner", choice_member<&P::corner>(), "", "process corner of the SPICE trials", "choice"},
         {"workers", &P::workers, "", "ngspice worker processes", "choice", 1, 256},
         {"circuit", &P::circuit, "", "SPICE circuit of the trials: transistor or macro (single-pole macromodels)",
          "choice", -kInf, kInf, {"transistor", "macro"}},

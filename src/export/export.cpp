@@ -149,8 +149,12 @@ std::string model_json(const AdcModel& m)
 
 AdcModel read_adc_model(const fs::path& file)
 {
-    const io::Json doc = io::read_json_file(file);
-    const io::JsonPlace place(file.string());
+    return adc_model_from_json(io::read_json_file(file), file.string());
+}
+
+AdcModel adc_model_from_json(const io::Json& doc, const std::string& label)
+{
+    const io::JsonPlace place(label);
     io::reject_unknown_keys(doc, place,
                             {"format", "version", "nladc_version", "design_hash", "thresholds_from", "levelset", "lsb",
                              "conditions", "thresholds", "dnl", "missing_codes", "monte_carlo",

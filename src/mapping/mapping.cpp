@@ -40,6 +40,11 @@ std::string size_sense(Technology& tech, double top_conductance_S)
     return {};
 }
 
+std::string adapt_technology(const ReplicaDesign& design, Technology& tech)
+{
+    return size_sense(tech, design.levels.hi / design.scale_per_S);
+}
+
 ReplicaDesign map_levels(const LevelSet& levels, const Technology& tech, const MappingOptions& options)
 {
     const DeviceParams& device = tech.device;

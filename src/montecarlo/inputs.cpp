@@ -162,7 +162,7 @@ SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::file
     j["format"] = "nladc-spice-mc";
     j["version"] = 1;
     j["trials"] = trials;
-    j["corner"] = in.spec.spice.corner;
+    j["corner"] = std::string(choice_name(in.spec.spice.corner));
     j["max_difference_lsb"] = result.max_difference_lsb;
     j["failed_trials"] = io::OrderedJson::array();
     for (const auto& [trial, error] : result.failed) j["failed_trials"].push_back({{"trial", trial}, {"error", error}});

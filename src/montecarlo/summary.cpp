@@ -97,16 +97,10 @@ std::vector<TrialResult> parse_trials(const std::filesystem::path& file)
 
 namespace {
 
-struct Stats {
-    double mean = 0, sigma = 0, p50 = 0, p95 = 0, p99 = 0, max = 0;
-    std::size_t finite = 0;
-};
-
-Stats stats_of(std::vector<double> values)
+ChipStats stats_of(std::vector<double> values)
 {
     values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }), values.end());
-    Stats s;
-    s.finite = values.size();
+    ChipStats s;
     if (values.empty()) return s;
     double sum = 0, square = 0;
     for (double v : values) sum += v;
@@ -122,9 +116,9 @@ Stats stats_of(std::vector<double> values)
     return s;
 }
 
-io::OrderedJson stats_json(const Stats& s)
+std::uint64_t finite_count(const std::vector<double>& values)
 {
-    return {{"mean", s.mean}, {"sigma", s.sigma}, {"p50", s.p50}, {"p95", s.p95}, {"p99", s.p99}, {"max", s.max}};
+    return static_cast<std::uint64_t>(std::count_if(values.begin(), values.end(), [](double v) { return std::isfinite(v); }));
 }
 
 }  // namespace
@@ -137,12 +131,10 @@ void write_summary(const std::filesystem::path& dir, const StudySpec& spec)
     const double lsb = identity["lsb"].get<double>();
     const std::size_t n = trials.size(), thresholds = target.size();
 
-    io::OrderedJson j;
-    j["format"] = "nladc-mc-summary";
-    j["version"] = 1;
-    j["trials"] = n;
-    j["seed"] = spec.seed;
-    j["study_hash"] = identity.value("study_hash", std::string());
+    McSummary summary;
+    summary.trials = n;
+    summary.seed = spec.seed;
+    summary.study_hash = identity.value("study_hash", std::string());
     std::size_t pass = 0, pass_trim = 0, trimmed = 0, missing = 0, missing_trim = 0;
     std::vector<double> inl, dnl, mse, inl_t, dnl_t, mse_t;
     for (const TrialResult& r : trials) {
@@ -159,43 +151,37 @@ void write_summary(const std::filesystem::path& dir, const StudySpec& spec)
         mse_t.push_back(r.effective_mse_trimmed);
     }
     const double count = static_cast<double>(std::max<std::size_t>(n, 1));
-    j["spec"] = {{"inl_lsb", spec.trim.inl_spec_lsb}, {"dnl", spec.trim.dnl_spec}, {"trim_policy", spec.trim.policy}};
-    j["yield_before_trim"] = static_cast<double>(pass) / count;
-    j["yield_after_trim"] = static_cast<double>(pass_trim) / count;
-    j["trimmed_fraction"] = static_cast<double>(trimmed) / count;
-    j["chips_with_missing_codes"] = {{"before_trim", missing}, {"after_trim", missing_trim}};
-    j["max_abs_inl_lsb"] = {{"before_trim", stats_json(stats_of(inl))}, {"after_trim", stats_json(stats_of(inl_t))}};
-    j["max_abs_dnl"] = {{"before_trim", stats_json(stats_of(dnl))}, {"after_trim", stats_json(stats_of(dnl_t))}};
-    j["effective_mse"] = {{"before_trim", stats_json(stats_of(mse))}, {"after_trim", stats_json(stats_of(mse_t))}};
+    summary.inl_spec_lsb = spec.trim.inl_spec_lsb;
+    summary.dnl_spec = spec.trim.dnl_spec;
+    summary.trim_policy = spec.trim.policy;
+    summary.yield_before_trim = static_cast<double>(pass) / count;
+    summary.yield_after_trim = static_cast<double>(pass_trim) / count;
+    summary.trimmed_fraction = static_cast<double>(trimmed) / count;
+    summary.missing_codes_before_trim = missing;
+    summary.missing_codes_after_trim = missing_trim;
+    summary.max_abs_inl_lsb = {stats_of(inl), stats_of(inl_t)};
+    summary.max_abs_dnl = {stats_of(dnl), stats_of(dnl_t)};
+    summary.effective_mse = {stats_of(mse), stats_of(mse_t)};
     // SQNR = 10 log10(E[x^2] / MSE) (BRIEF §3), against the target level set's own.
     const double ideal_mse = identity.value("ideal_mse", 0.0), power = identity.value("activation_mean_square", 0.0);
     auto sqnr = [power](std::vector<double> values) {
         for (double& v : values) v = v > 0 ? 10 * std::log10(power / v) : std::numeric_limits<double>::infinity();
         return values;
     };
-    j["ideal"] = {{"mse", ideal_mse}, {"sqnr_db", ideal_mse > 0 ? 10 * std::log10(power / ideal_mse) : 0.0}};
-    j["sqnr_db"] = {{"before_trim", stats_json(stats_of(sqnr(mse)))}, {"after_trim", stats_json(stats_of(sqnr(mse_t)))}};
-    io::OrderedJson per = io::OrderedJson::array();
+    summary.ideal_mse = ideal_mse;
+    summary.ideal_sqnr_db = ideal_mse > 0 ? 10 * std::log10(power / ideal_mse) : 0.0;
+    summary.sqnr_db = {stats_of(sqnr(mse)), stats_of(sqnr(mse_t))};
     for (std::size_t k = 0; k < thresholds; ++k) {
         std::vector<double> before, after;
         for (const TrialResult& r : trials) {
             before.push_back(r.levels[k]);
             after.push_back(r.levels_trimmed[k]);
         }
-        const Stats b = stats_of(before), a = stats_of(after);
-        per.push_back({{"k", k + 1},
-                       {"target", target[k]},
-                       {"mean", b.mean},
-                       {"sigma", b.sigma},
-                       {"mean_error_lsb", (b.mean - target[k]) / lsb},
-                       {"sigma_lsb", b.sigma / lsb},
-                       {"unreachable", n - b.finite},
-                       {"mean_trim", a.mean},
-                       {"sigma_trim", a.sigma},
-                       {"sigma_trim_lsb", a.sigma / lsb}});
+        const ChipStats b = stats_of(before), a = stats_of(after);
+        summary.thresholds.push_back({static_cast<int>(k + 1), target[k], b.mean, b.sigma, (b.mean - target[k]) / lsb,
+                                      b.sigma / lsb, n - finite_count(before), a.mean, a.sigma, a.sigma / lsb});
     }
-    j["thresholds"] = per;
-    io::write_file_atomic(dir / "summary.json", io::dump_json(j));
+    io::write_mc_summary(dir / "summary.json", summary);
 
     // Histograms of the threshold deviations (LSB), every threshold in one plot.
     io::PlotSpec histogram;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "nladc/documents/mc_summary.hpp"
 #include "nladc/montecarlo/engine.hpp"
 
 namespace nladc {

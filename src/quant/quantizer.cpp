@@ -21,6 +21,27 @@ const std::vector<std::unique_ptr<Quantizer>>& quantizers()
     return all;
 }
 
+std::vector<std::string_view> quantizer_names()
+{
+    std::vector<std::string_view> names;
+    for (const auto& quantizer : quantizers()) names.push_back(quantizer->method());
+    return names;
+}
+
+std::string quantizer_variants_help()
+{
+    std::string help;
+    for (const auto& quantizer : quantizers()) {
+        std::string variants;
+        for (std::string_view v : quantizer->variants()) {
+            if (!variants.empty()) variants += '|';
+            variants += v;
+        }
+        help += fmt::format("{}{}: {}", help.empty() ? "" : "; ", quantizer->method(), variants);
+    }
+    return help;
+}
+
 const Quantizer& find_quantizer(std::string_view method)
 {
     std::string names;

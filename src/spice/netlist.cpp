@@ -136,12 +136,6 @@ private:
     double vdd_;
 };
 
-std::string lower(std::string text)
-{
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
-}
-
 
 }  // namespace
 
@@ -153,13 +147,13 @@ std::vector<fs::path> testbench_libraries(const Technology& tech, const NetlistO
     const fs::path comparator_library = sp.comparator_library.empty() ? cells_library : fs::path(sp.comparator_library);
     std::string model = sp.model_library.empty() ? (circuits / "models" / "generic65_{corner}.lib").string()
                                                  : sp.model_library;
-    if (const auto at = model.find("{corner}"); at != std::string::npos) model.replace(at, 8, lower(options.corner));
+    if (const auto at = model.find("{corner}"); at != std::string::npos) model.replace(at, 8, corner_file_suffix(options.corner));
     std::vector<fs::path> libraries = {cells_library};
     if (comparator_library != cells_library) libraries.push_back(comparator_library);
     libraries.push_back(model);
     // The macromodel's level-1 access transistor has its own card (a BSIM4 card stays BSIM4).
     if (options.circuit == "macro" && sp.access_model == "level1" && tech.device.cell_type == "1T1R")
-        libraries.push_back(circuits / "models" / fmt::format("nacc_level1_{}.lib", lower(options.corner)));
+        libraries.push_back(circuits / "models" / fmt::format("nacc_level1_{}.lib", corner_file_suffix(options.corner)));
     for (const fs::path& library : libraries)
         if (!fs::is_regular_file(library)) throw Error(fmt::format("{}: no such library file", library.string()));
     return libraries;
@@ -190,9 +184,7 @@ void finish_testbench(std::string& text, std::size_t library_at, const std::vect
 Netlist generate_netlist(const ReplicaDesign& design, const Technology& tech, const SpiceChip& chip,
                          const NetlistOptions& options)
 {
-    const std::string corner = options.corner;
-    if (corner != "TT" && corner != "FF" && corner != "SS")
-        throw UsageError(fmt::format("corner '{}' is not TT, FF or SS", corner));
+    const Corner corner = options.corner;
     const DeviceParams& device = tech.device;
     if (device.cell_type == "8T-SRAM")
         throw Error("SPICE testbenches model RRAM cells (0T1R, 1T1R); device.cell_type = \"8T-SRAM\" has none");

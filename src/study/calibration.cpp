@@ -429,7 +429,7 @@ CalibrationReport calibrate(const ReplicaDesign& design, const Technology& tech,
 
     // 4a. Held-out designs, no refit.
     std::vector<std::pair<std::string, ReplicaDesign>> held_out;
-    std::vector<std::string> held_out_corner;
+    std::vector<Corner> held_out_corner;
     for (const std::string& kind : options.validations) {
         if (kind == "method") {
             held_out.emplace_back("other method", linear_design(design, tech, design.levels.bits));

@@ -13,17 +13,56 @@
 #include <variant>
 #include <vector>
 
+#include "nladc/core/choices.hpp"
+
 namespace nladc {
+
+/// A member holding a named choice (core/choices.hpp), reached by name; built by
+/// choice_member<&S::member>().
+template <class S>
+struct ChoiceMember {
+    std::string_view (*get)(const S&);
+    bool (*set)(S&, std::string_view);  ///< false: not one of the names (nothing set)
+    std::vector<std::string_view> (*names)();
+};
+
+template <class T>
+struct MemberPointer;
+template <class S, class V>
+struct MemberPointer<V S::*> {
+    using Object = S;
+    using Value = V;
+};
+
+template <auto Member>
+ChoiceMember<typename MemberPointer<decltype(Member)>::Object> choice_member()
+{
+    using Object = typename MemberPointer<decltype(Member)>::Object;
+    using Value = typename MemberPointer<decltype(Member)>::Value;
+    return {[](const Object& object) { return choice_name(object.*Member); },
+            [](Object& object, std::string_view name) {
+                const auto choice = find_choice<Value>(name);
+                if (choice) object.*Member = *choice;
+                return choice.has_value();
+            },
+            [] {
+                std::vector<std::string_view> names;
+                for (const auto& entry : Choices<Value>::table()) names.push_back(entry.second);
+                return names;
+            }};
+}
 
 template <class S>
 struct ParamField {
-    using Member = std::variant<double S::*, int S::*, std::uint64_t S::*, bool S::*, std::string S::*>;
+    using Member =
+        std::variant<double S::*, int S::*, std::uint64_t S::*, bool S::*, std::string S::*, ChoiceMember<S>>;
     ParamField(std::string_view key_, Member member_, std::string_view unit_, std::string_view doc_,
                std::string_view provenance_, double min_ = -std::numeric_limits<double>::infinity(),
                double max_ = std::numeric_limits<double>::infinity(), std::vector<std::string_view> choices_ = {})
         : key(key_), member(member_), unit(unit_), doc(doc_), provenance(provenance_), min(min_), max(max_),
           choices(std::move(choices_))
     {
+        if (const auto* choice = std::get_if<ChoiceMember<S>>(&member)) choices = choice->names();
     }
     std::string_view key;         ///< JSON key, e.g. "g_max_S"
     Member member;
@@ -32,7 +71,7 @@ struct ParamField {
     std::string_view provenance;  ///< where the default comes from ("ReADC, Nat. Commun. 2025", "choice", ...)
     double min = -std::numeric_limits<double>::infinity();  ///< inclusive numeric range
     double max = std::numeric_limits<double>::infinity();
-    std::vector<std::string_view> choices;  ///< allowed strings (empty: any)
+    std::vector<std::string_view> choices;  ///< allowed strings (empty: any); a choice member's names
 };
 
 template <class S>

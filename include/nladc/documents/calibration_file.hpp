@@ -30,7 +30,7 @@ struct AblationEntry {
 struct ValidationResult {
     std::string name, method;  ///< e.g. "other method", "linear/midtread"
     int bits = 0;
-    std::string corner;
+    Corner corner = Corner::tt;
     double temperature_C = 27.0;
     std::string block_parameters;  ///< "re-extracted at SS 27 C" or "as extracted at TT 27 C"
     std::vector<double> spice, before, after;
@@ -85,7 +85,8 @@ struct CalibrationReport {
 namespace nladc::io {
 
 struct CalibrationConditions {
-    std::string design_hash, corner = "TT";
+    std::string design_hash;
+    Corner corner = Corner::tt;
     double temperature_C = 27.0;
 };
 

@@ -15,7 +15,7 @@ namespace nladc {
 /// SPICE co-simulation of the flow (the calibration stage).
 struct FlowSpiceParams {
     bool enabled = true;          ///< false: no netlist simulation, calibration or SPICE Monte Carlo
-    std::string corner = "TT";
+    Corner corner = Corner::tt;
     double temperature_C = 27.0;
     int workers = 2;              ///< ngspice worker processes
     std::string circuit = "transistor";  ///< transistor | macro

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "nladc/core/params.hpp"
+#include "nladc/device/corner.hpp"
 #include "nladc/io/json.hpp"
 
 namespace nladc {
@@ -36,7 +37,7 @@ struct TrimParams {
 
 struct SpiceMcParams {
     int trials = 0;               ///< the first N trials also run in SPICE (0 = none)
-    std::string corner = "TT";
+    Corner corner = Corner::tt;
     int workers = 2;
     std::string circuit = "transistor";  ///< transistor | macro (spice/netlist.hpp)
 };

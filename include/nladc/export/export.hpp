@@ -13,8 +13,10 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "nladc/io/json.hpp"
 #include "nladc/quant/levelset.hpp"
 
 namespace nladc {
@@ -42,6 +44,8 @@ AdcModel model_from_characterization(const std::filesystem::path& dir);
 std::string model_json(const AdcModel& model);
 /// Reads an exported JSON model back, validating it. Throws InputError naming the key.
 AdcModel read_adc_model(const std::filesystem::path& file);
+/// The same from a parsed document; errors name `label` (a file name) and the key.
+AdcModel adc_model_from_json(const io::Json& document, const std::string& label);
 
 std::string model_csv(const AdcModel& model);
 
@@ -61,5 +65,36 @@ struct SpiceModelCheck {
 /// Simulates the exported subcircuit in ngspice (a worker process): a DC sweep of the
 /// input over the range, the thresholds taken at the code steps. Throws NgspiceError.
 SpiceModelCheck check_spice_model(const AdcModel& model, const std::string& subckt, const std::string& name = "nladc_adc");
+
+/// The largest |T_spice - T_model| an exported SPICE model may show, LSB.
+inline constexpr double kSpiceModelToleranceLsb = 0.01;
+
+enum class ExportFormat { json, csv, spice, veriloga };
+
+/// What a format's check found in a written model.
+struct ExportCheck {
+    std::string verdict;        ///< one line for tables and logs
+    double max_error_lsb = -1;  ///< spice: max |T_spice - T_model|; -1 when not simulated
+    double sweep_step_lsb = 0;  ///< spice: the DC sweep's step
+};
+
+/// One export format: its name, the file name the flow gives it, its writer and its
+/// check (null: nothing to run; `description` says what the file is instead).
+struct ExportFormatInfo {
+    ExportFormat format;
+    std::string_view name;       ///< as on the command line and in flow configs
+    std::string_view file_name;  ///< the flow's file
+    std::string (*write)(const AdcModel& model, const std::string& name);
+    /// Checks the model's text before it is written; throws Error when it misses.
+    ExportCheck (*check)(const AdcModel& model, const std::string& text, const std::string& name);
+    std::string_view description;
+};
+
+/// Every format, in documentation order: the one list the CLI, the flow and Python read.
+const std::vector<ExportFormatInfo>& export_formats();
+const ExportFormatInfo& export_format(ExportFormat format);
+/// Throws UsageError listing the formats for an unknown name.
+ExportFormat parse_export_format(std::string_view name);
+std::vector<std::string> export_format_names();
 
 }  // namespace nladc

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -34,36 +35,41 @@ void load_params(const Json& object, const JsonPlace& place, const ParamTable<S>
             reject_unknown_keys(single, place, keys);
         }
         const JsonPlace at = place.key(key);
+        auto not_one_of = [&](const std::string& v) {
+            std::string list;
+            for (auto c : field->choices) list += (list.empty() ? "" : ", ") + std::string(c);
+            at.fail(fmt::format("\"{}\" is not one of: {}", v, list));
+        };
         std::visit(
             [&](auto member) {
-                using T = std::remove_cvref_t<decltype(out.*member)>;
-                if constexpr (std::is_same_v<T, double>) {
-                    const double v = as_number(value, at);
-                    if (v < field->min || v > field->max)
-                        at.fail(fmt::format("{} {} is outside [{}, {}] {}", v, field->unit, field->min, field->max,
-                                            field->unit));
-                    out.*member = v;
-                } else if constexpr (std::is_same_v<T, int>) {
-                    const long long v = as_integer(value, at);
-                    if (static_cast<double>(v) < field->min || static_cast<double>(v) > field->max)
-                        at.fail(fmt::format("{} is outside [{}, {}]", v, field->min, field->max));
-                    out.*member = static_cast<int>(v);
-                } else if constexpr (std::is_same_v<T, std::uint64_t>) {
-                    out.*member = as_count(value, at);
-                } else if constexpr (std::is_same_v<T, bool>) {
-                    out.*member = as_bool(value, at);
-                } else {
+                if constexpr (std::is_same_v<decltype(member), ChoiceMember<S>>) {
                     const std::string v = as_string(value, at);
-                    if (!field->choices.empty()) {
-                        bool allowed = false;
-                        std::string list;
-                        for (auto c : field->choices) {
-                            allowed = allowed || c == v;
-                            list += (list.empty() ? "" : ", ") + std::string(c);
-                        }
-                        if (!allowed) at.fail(fmt::format("\"{}\" is not one of: {}", v, list));
+                    if (!member.set(out, v)) not_one_of(v);
+                    return;
+                } else {
+                    using T = std::remove_cvref_t<decltype(out.*member)>;
+                    if constexpr (std::is_same_v<T, double>) {
+                        const double v = as_number(value, at);
+                        if (v < field->min || v > field->max)
+                            at.fail(fmt::format("{} {} is outside [{}, {}] {}", v, field->unit, field->min, field->max,
+                                                field->unit));
+                        out.*member = v;
+                    } else if constexpr (std::is_same_v<T, int>) {
+                        const long long v = as_integer(value, at);
+                        if (static_cast<double>(v) < field->min || static_cast<double>(v) > field->max)
+                            at.fail(fmt::format("{} is outside [{}, {}]", v, field->min, field->max));
+                        out.*member = static_cast<int>(v);
+                    } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+                        out.*member = as_count(value, at);
+                    } else if constexpr (std::is_same_v<T, bool>) {
+                        out.*member = as_bool(value, at);
+                    } else {
+                        const std::string v = as_string(value, at);
+                        if (!field->choices.empty() &&
+                            std::find(field->choices.begin(), field->choices.end(), v) == field->choices.end())
+                            not_one_of(v);
+                        out.*member = v;
                     }
-                    out.*member = v;
                 }
             },
             field->member);
@@ -76,7 +82,14 @@ OrderedJson dump_params(const S& values, const ParamTable<S>& table)
 {
     OrderedJson object = OrderedJson::object();
     for (const auto& field : table)
-        std::visit([&](auto member) { object[std::string(field.key)] = values.*member; }, field.member);
+        std::visit(
+            [&](auto member) {
+                if constexpr (std::is_same_v<decltype(member), ChoiceMember<S>>)
+                    object[std::string(field.key)] = std::string(member.get(values));
+                else
+                    object[std::string(field.key)] = values.*member;
+            },
+            field.member);
     return object;
 }
 
@@ -89,16 +102,21 @@ std::string describe_params(const std::string& section, const S& defaults, const
         std::string value, range;
         std::visit(
             [&](auto member) {
-                using T = std::remove_cvref_t<decltype(defaults.*member)>;
-                if constexpr (std::is_same_v<T, std::string>) {
-                    value = "\"" + defaults.*member + "\"";
+                if constexpr (std::is_same_v<decltype(member), ChoiceMember<S>>) {
+                    value = "\"" + std::string(member.get(defaults)) + "\"";
                     for (auto c : field.choices) range += (range.empty() ? "" : " \\| ") + std::string(c);
-                } else if constexpr (std::is_same_v<T, bool>) {
-                    value = defaults.*member ? "true" : "false";
                 } else {
-                    value = fmt::format("{:g}", static_cast<double>(defaults.*member));
-                    if (std::isfinite(field.min) || std::isfinite(field.max))
-                        range = fmt::format("[{:g}, {:g}]", field.min, field.max);
+                    using T = std::remove_cvref_t<decltype(defaults.*member)>;
+                    if constexpr (std::is_same_v<T, std::string>) {
+                        value = "\"" + defaults.*member + "\"";
+                        for (auto c : field.choices) range += (range.empty() ? "" : " \\| ") + std::string(c);
+                    } else if constexpr (std::is_same_v<T, bool>) {
+                        value = defaults.*member ? "true" : "false";
+                    } else {
+                        value = fmt::format("{:g}", static_cast<double>(defaults.*member));
+                        if (std::isfinite(field.min) || std::isfinite(field.max))
+                            range = fmt::format("[{:g}, {:g}]", field.min, field.max);
+                    }
                 }
             },
             field.member);

@@ -79,6 +79,11 @@ ReplicaDesign map_levels(const LevelSet& levels, const Technology& tech, const M
 /// swing, when capacitance_F (integrator) or tia_resistance_ohm (TIA) is 0. Returns a note.
 std::string size_sense(Technology& tech, double top_conductance_S);
 
+/// `tech` as it applies to an already-mapped design: the sense circuit sized for the
+/// design's range (size_sense at levels.hi / scale). Returns the sizing note ("" if none).
+/// Every place that evaluates a design with another technology goes through this.
+std::string adapt_technology(const ReplicaDesign& design, Technology& tech);
+
 /// Step cells per threshold of a design (index k - 1).
 std::vector<int> cells_per_step(const ReplicaDesign& design);
 /// Total conductance of a design's load cells, S.

@@ -57,6 +57,11 @@ public:
 /// All methods, in table order: linear, lloyd-max, cdf, kmeans, bs-kmq.
 const std::vector<std::unique_ptr<Quantizer>>& quantizers();
 
+/// The method names in table order (for validators, choices and help texts).
+std::vector<std::string_view> quantizer_names();
+/// "linear: midtread|floor; lloyd-max: converged|capped; ..." for help texts.
+std::string quantizer_variants_help();
+
 /// The method named `method`; throws UsageError listing the valid names.
 const Quantizer& find_quantizer(std::string_view method);
 

@@ -67,7 +67,7 @@ struct ExtractedParameter {
 };
 
 struct BlockCharacterization {
-    std::string corner = "TT";
+    Corner corner = Corner::tt;
     double temperature_C = 27.0;
     double ota_k = 1.0, capacitance_F = 0.0, common_mode_V = 0.9, supply_V = 1.2;
     /// Column conductances of the open-loop testbenches (0, replica column, heaviest MAC column), S.

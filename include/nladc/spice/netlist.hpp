@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "nladc/device/corner.hpp"
 #include "nladc/mapping/mapping.hpp"
 
 namespace nladc::spice {
@@ -58,7 +59,7 @@ struct NetlistOptions {
     std::string circuit = "transistor";
     std::optional<double> mac_value;  ///< input units, canonical spread (required for conversion/mac)
     int last_step = 0;                ///< simulate up to this ramp step (0 = all)
-    std::string corner = "TT";        ///< TT | FF | SS
+    Corner corner = Corner::tt;
     double temperature_C = 27.0;
     bool inline_library = false;      ///< paste the library and model card instead of .include
     std::string circuits_dir;         ///< resolved with find_circuits

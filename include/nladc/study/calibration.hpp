@@ -49,7 +49,7 @@ struct CalibrationOptions {
     /// (the design at validation_corner / validation_temperature_C, block parameters
     /// re-extracted there).
     std::vector<std::string> validations = {"method", "bits", "corner"};
-    std::string validation_corner = "SS";
+    Corner validation_corner = Corner::ss;
     double validation_temperature_C = 27.0;
     bool ablation = false;
     std::uint64_t seed = 1;  ///< draws of the agreement MAC values

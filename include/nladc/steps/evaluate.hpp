@@ -1,0 +1,38 @@
+#pragma once
+// Steps on the behavioral model of a mapped design: `convert` (one MAC value) and
+// `transfer` (the transition levels by bisection, as CSV and a plot).
+
+#include <string>
+#include <vector>
+
+#include "nladc/steps/common.hpp"
+
+namespace nladc::steps {
+
+struct ConvertRequest {
+    Evaluation evaluation;
+    double mac = 0.0;  ///< level-set input units
+};
+struct ConvertResult {
+    int code = 0;
+    double level = 0.0;           ///< the output level of the code
+    double output_swing_V = 0.0;  ///< the MAC integrator's output
+    ConversionEnergy energy;
+    std::string technology_note;
+};
+ConvertResult run_convert(const ConvertRequest& request);
+
+struct TransferRequest {
+    Evaluation evaluation;
+    std::string out;   ///< CSV k,target,mapped,measured,error_lsb,mapping_error_lsb
+    std::string plot;  ///< transfer curve PNG ("" = none)
+};
+struct TransferResult {
+    ReplicaDesign design;
+    std::vector<double> measured;  ///< T[k]; infinite when unreachable
+    double max_error_lsb = 0.0;    ///< max |measured - target| / LSB over the reachable ones
+    std::string technology_note;
+};
+TransferResult run_transfer(const TransferRequest& request);
+
+}  // namespace nladc::steps

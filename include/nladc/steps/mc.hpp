@@ -1,0 +1,52 @@
+#pragma once
+// Steps `mc` (run or resume a Monte Carlo study, optionally one shard, optionally its
+// first chips in SPICE) and `mc merge` (assemble shards). montecarlo/engine.hpp runs
+// the chips; documents/study_file.hpp and documents/mc_summary.hpp are the files.
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nladc/documents/mc_summary.hpp"
+#include "nladc/documents/study_file.hpp"
+#include "nladc/montecarlo/engine.hpp"
+#include "nladc/steps/common.hpp"
+
+namespace nladc::steps {
+
+struct McRequest {
+    StudySpec spec;  ///< read_study's, or built in memory (the flow's)
+    std::filesystem::path out;
+    int threads = 0;  ///< 0 = all cores (the results do not depend on it)
+    int shard = 1, shards = 1;
+    std::atomic<bool>* stop = nullptr;  ///< set asynchronously: finish the current blocks (or chip) and return
+    /// Behavioral trials: (done, total, seconds).
+    std::function<void(std::uint64_t, std::uint64_t, double)> progress;
+    std::function<void(int, int)> spice_progress;  ///< SPICE chips: (done, total)
+    Progress note;                                 ///< stage messages
+    bool run_record = true;  ///< write DIR/run_<i>of<N>.json (host, threads, time) for this shard
+};
+
+struct McResult {
+    RunOutcome outcome;
+    int threads = 1;
+    double lsb = 0.0;  ///< the design's LSB (input units)
+    std::optional<McSummary> summary;      ///< when the study is complete (this shard finished it)
+    std::optional<SpiceMcResult> spice;    ///< with spec.spice.trials > 0
+    bool interrupted() const { return outcome.interrupted || (spice && spice->interrupted); }
+};
+
+/// Throws UsageError when spec.spice.trials exceeds spec.trials.
+McResult run_mc(const McRequest& request);
+
+/// "i/N" -> {i, N}; UsageError unless 1 <= i <= N.
+std::pair<int, int> parse_shard(const std::string& text);
+
+/// Concatenates the shard directories into `out` (trials.csv, summary.json and plots).
+McSummary run_mc_merge(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out);
+
+}  // namespace nladc::steps

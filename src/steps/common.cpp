@@ -1,0 +1,47 @@
+// What several steps share (steps/common.hpp).
+#include "nladc/steps/common.hpp"
+
+#include <fmt/format.h>
+
+#include "nladc/documents/calibration_file.hpp"
+#include "nladc/documents/technology_file.hpp"
+#include "nladc/mapping/mapping.hpp"
+
+namespace nladc::steps {
+
+ResolvedTechnology resolve_technology(const io::DesignRecord& design, const std::string& design_file,
+                                      const std::string& tech_file)
+{
+    if (tech_file.empty()) return {design.design.tech, ""};
+    ResolvedTechnology resolved{io::read_technology(tech_file), ""};
+    const std::string sizing = adapt_technology(design.design, resolved.tech);
+    resolved.note = fmt::format("using the technology of {} instead of the one embedded in {}{}", tech_file, design_file,
+                                sizing.empty() ? "" : "; " + sizing);
+    return resolved;
+}
+
+Technology load_technology(const std::string& tech_file)
+{
+    return tech_file.empty() ? Technology{} : io::read_technology(tech_file);
+}
+
+LoadedDesign load_design(const std::string& design_file, const std::string& tech_file)
+{
+    LoadedDesign loaded;
+    loaded.record = io::read_design(design_file);
+    ResolvedTechnology resolved = resolve_technology(loaded.record, design_file, tech_file);
+    loaded.tech = std::move(resolved.tech);
+    loaded.technology_note = std::move(resolved.note);
+    return loaded;
+}
+
+AdcOptions adc_options(const Evaluation& evaluation)
+{
+    AdcOptions options;
+    options.mode = evaluation.mode;
+    options.ideal = evaluation.ideal;
+    if (!evaluation.calibration_file.empty()) options.calibration = io::read_calibration(evaluation.calibration_file);
+    return options;
+}
+
+}  // namespace nladc::steps

@@ -1,0 +1,85 @@
+// Steps `mc` and `mc merge` (steps/mc.hpp).
+#include "nladc/steps/mc.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <sstream>
+#include <thread>
+
+#include "nladc/core/error.hpp"
+#include "nladc/core/version.hpp"
+#include "nladc/io/atomic_file.hpp"
+
+namespace nladc::steps {
+
+namespace {
+
+void write_run_record(const McRequest& request, int threads, const RunOutcome& outcome)
+{
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    io::OrderedJson run;
+    run["nladc_version"] = std::string(version());
+    run["host"] = host;
+    run["threads"] = threads;
+    run["shard"] = fmt::format("{}/{}", request.shard, request.shards);
+    run["seconds"] = outcome.seconds;
+    run["blocks_run"] = outcome.blocks_run;
+    run["blocks_present_before"] = outcome.blocks_done_before;
+    run["finished_at_unix"] = static_cast<long long>(std::time(nullptr));
+    io::write_file_atomic(request.out / fmt::format("run_{}of{}.json", request.shard, request.shards), io::dump_json(run));
+}
+
+}  // namespace
+
+std::pair<int, int> parse_shard(const std::string& text)
+{
+    int i = 0, n = 0;
+    char slash = 0;
+    std::istringstream in(text);
+    if (!(in >> i >> slash >> n) || slash != '/' || !in.eof() || n < 1 || i < 1 || i > n)
+        throw UsageError(fmt::format("--shard {}: expected i/N with 1 <= i <= N", text));
+    return {i, n};
+}
+
+McResult run_mc(const McRequest& request)
+{
+    const StudySpec& spec = request.spec;
+    if (spec.spice.trials > spec.trials)
+        throw UsageError(fmt::format("--spice {} exceeds the {} trials", spec.spice.trials, spec.trials));
+    McResult result;
+    result.threads = request.threads > 0 ? request.threads
+                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    if (request.note) request.note("mc: preparing the study (design, activations)");
+    const MonteCarlo engine(load_study_inputs(spec));
+    result.lsb = engine.inputs().design.levels.lsb();
+    RunOptions options;
+    options.threads = result.threads;
+    options.shard = request.shard;
+    options.shards = request.shards;
+    options.stop = request.stop;
+    options.progress = request.progress;
+    if (request.note)
+        request.note(fmt::format("mc: {} trials (seed {}), shard {}/{}, {} threads, into {}", spec.trials, spec.seed,
+                                 request.shard, request.shards, result.threads, request.out.string()));
+    result.outcome = run_blocks(engine, request.out, options);
+    if (request.run_record) write_run_record(request, result.threads, result.outcome);
+    if (result.outcome.interrupted || !result.outcome.complete) return result;
+    merge_blocks({request.out}, request.out);
+    result.summary = io::read_mc_summary(request.out / "summary.json");
+    if (spec.spice.trials > 0) {
+        if (request.note) request.note(fmt::format("mc: {} trials in SPICE", spec.spice.trials));
+        result.spice = run_spice_mc(engine, spec.spice.trials, request.out, request.spice_progress, request.stop);
+    }
+    return result;
+}
+
+McSummary run_mc_merge(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out)
+{
+    merge_blocks(dirs, out);
+    return io::read_mc_summary(out / "summary.json");
+}
+
+}  // namespace nladc::steps
