@@ -1,4 +1,4 @@
-// The flow configuration (`nladc-flow`, version 1): parameter tables for the scalar keys,
+// The flow configuration (`nladc-flow`, version 2): parameter tables for the scalar keys,
 // explicit handling of the lists, the nested SPICE section and the embedded study.
 #include <fmt/format.h>
 
@@ -84,7 +84,9 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
     std::vector<std::string_view> keys = special;
     for (const auto& field : flow_table()) keys.push_back(field.key);
     reject_unknown_keys(object, place, keys);
-    check_format_version(object, place, "nladc-flow");
+    // Version 2: the Monte Carlo section is a version-2 study (the device's spreads come
+    // from the technology); a version-1 config's study is read as version 1.
+    const int version = format_version(object, place, "nladc-flow", 2);
 
     FlowConfig config;
     Json top = Json::object();
@@ -128,14 +130,13 @@ FlowConfig flow_config_from_json(const Json& object, const JsonPlace& place)
             if (section.contains(key)) at.key(key).fail("belongs to a standalone nladc-dnn file, not the flow's dnn section");
         config.dnn = dnn_config_from_json(section, at);
     }
-    if (object.contains("monte_carlo")) {
-        const JsonPlace at = place.key("monte_carlo");
-        const Json& study = object["monte_carlo"];
-        if (!study.is_object()) at.fail("expected an object");
-        for (std::string_view key : kStudyFileKeys)
-            if (study.contains(key)) at.key(key).fail("is set by the flow (from its own stages)");
-        config.monte_carlo = study_from_json(study, at);
-    } else {
+    const JsonPlace study_at = place.key("monte_carlo");
+    const Json study = object.contains("monte_carlo") ? object["monte_carlo"] : Json::object();
+    if (!study.is_object()) study_at.fail("expected an object");
+    for (std::string_view key : kStudyFileKeys)
+        if (study.contains(key)) study_at.key(key).fail("is set by the flow (from its own stages)");
+    config.monte_carlo = study_from_json(study, study_at, version);
+    if (!object.contains("monte_carlo")) {
         // A transistor-level chip takes ~15 s of the flow's two SPICE workers: with four the
         // default flow took 314 s on 2 cores, with two it stays within 5 minutes.
         config.monte_carlo.spice.trials = 2;
@@ -166,7 +167,7 @@ OrderedJson flow_config_to_json(const FlowConfig& config)
 {
     OrderedJson j;
     j["format"] = "nladc-flow";
-    j["version"] = 1;
+    j["version"] = 2;
     const OrderedJson top = dump_params(config, flow_table());
     for (const auto& item : top.items()) {
         j[item.key()] = item.value();

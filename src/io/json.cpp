@@ -197,6 +197,17 @@ void check_format_version(const Json& object, const JsonPlace& place, std::strin
         place.key("version").fail(fmt::format("{} is not a supported version (1)", object["version"].dump()));
 }
 
+int format_version(const Json& object, const JsonPlace& place, std::string_view format, int newest)
+{
+    if (object.contains("format") && as_string(object["format"], place.key("format")) != format)
+        place.key("format").fail(fmt::format("{} is not \"{}\"", object["format"].dump(), format));
+    if (!object.contains("version")) return newest;
+    const long long version = as_integer(object["version"], place.key("version"));
+    if (version < 1 || version > newest)
+        place.key("version").fail(fmt::format("{} is not a supported version (1 to {})", object["version"].dump(), newest));
+    return static_cast<int>(version);
+}
+
 int as_bit_width(const Json& value, const JsonPlace& place)
 {
     return as_int(value, place, 1, 16);

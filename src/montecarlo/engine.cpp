@@ -73,25 +73,9 @@ struct ChipSample {
     std::vector<CellState> states;
 };
 
-/// The technology's device with the study's variation magnitudes.
-DeviceParams varied_device(const StudyInputs& inputs)
-{
-    DeviceParams device = inputs.tech.device;
-    const VariationParams& v = inputs.spec.variation;
-    device.program_sigma_S = v.program_sigma_S;
-    device.program_sigma_rel = v.program_sigma_rel;
-    device.read_noise_sigma_S = v.read_noise_sigma_S;
-    device.stuck_off_probability = v.stuck_off_probability;
-    device.stuck_on_probability = v.stuck_on_probability;
-    device.drift_sigma_rel = v.drift_sigma_rel;
-    if (v.verify_tolerance_S == 0.0) {
-        device.verify_tolerance_S = std::numeric_limits<double>::infinity();
-        device.verify_max_iterations = 1;
-    } else {
-        device.verify_tolerance_S = v.verify_tolerance_S;
-    }
-    return device;
-}
+/// The device the chips are drawn from: the study's technology, overrides applied
+/// (load_study_inputs), exactly as `nladc dnn` draws its crossbars.
+const DeviceParams& varied_device(const StudyInputs& inputs) { return inputs.tech.device; }
 
 ChipSample sample_chip(const StudyInputs& inputs, std::uint64_t trial)
 {
@@ -100,10 +84,10 @@ ChipSample sample_chip(const StudyInputs& inputs, std::uint64_t trial)
     const VariationParams& v = inputs.spec.variation;
     const Technology& tech = inputs.tech;
     const double drift = tech.device.drift_factor * std::max(0.0, 1.0 + v.drift_factor_sigma * random.normal());
-    const double offset = tech.comparator.offset_V + v.comparator_offset_sigma_V * random.normal();
+    const double offset = tech.comparator.offset_V + tech.comparator.offset_sigma_V * random.normal();
     const double v_read = tech.array.v_read_V * std::max(0.05, 1.0 + v.v_read_sigma_rel * random.normal());
     const double wire = tech.array.wire_resistance_ohm * std::max(0.0, 1.0 + v.wire_resistance_sigma_rel * random.normal());
-    const DeviceParams device = varied_device(inputs);
+    const DeviceParams& device = varied_device(inputs);
     ChipSample sample;
     ChipInstance& chip = sample.chip;
     chip.comparator_offset_V = offset;
@@ -124,7 +108,7 @@ ChipSample sample_chip(const StudyInputs& inputs, std::uint64_t trial)
 bool trim_round(const StudyInputs& inputs, const std::vector<double>& measured, ReplicaDesign& design, ChipSample& chip,
                 RandomStream& random)
 {
-    const DeviceParams device = varied_device(inputs);
+    const DeviceParams& device = varied_device(inputs);
     const double g_min = device.g_min_S, g_max = device.g_max_S, s = design.scale_per_S;
     const auto& target = design.levels.thresholds;
     bool changed = false;

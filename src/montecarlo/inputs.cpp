@@ -35,8 +35,12 @@ std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec)
     inputs->tech = inputs->design.tech;
     if (!spec.technology.empty()) {
         inputs->tech = io::read_technology(spec.technology);
-        size_sense(inputs->tech, inputs->design.levels.hi / inputs->design.scale_per_S);
+        adapt_technology(inputs->design, inputs->tech);
     }
+    // The nominal chip's technology (recorded in study.json for characterize's check), then
+    // the study's overrides of how chips vary.
+    const Technology nominal = inputs->tech;
+    for (const auto& [key, value] : spec.technology_overrides) set_technology_number(inputs->tech, key, value);
     if (!spec.calibration.empty()) inputs->options.calibration = io::read_calibration(spec.calibration);
     if (spec.activations.empty()) {
         const std::vector<float> samples = default_activations();
@@ -51,7 +55,7 @@ std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec)
     io::OrderedJson identity = io::study_to_json(spec);
     for (const char* key : {"design", "technology", "calibration", "activations"}) identity.erase(key);
     identity["design_hash"] = inputs->design_hash;
-    identity["technology"] = io::technology_to_json(inputs->tech);
+    identity["technology"] = io::technology_to_json(nominal);
     identity["activations"] = inputs->activations_sha256;
     identity["calibration"] = io::calibration_params_to_json(inputs->options.calibration);
     inputs->study_hash = sha256_hex(identity.dump());

@@ -227,8 +227,8 @@ TEST_CASE("flow: bad configs fail at once, before any stage, naming the key", "[
     }
     {
         auto c = good;
-        c["monte_carlo"]["variation"]["program_sigma_S"] = -1;
-        cases.push_back({"negative sigma", "program_sigma_S", c});
+        c["monte_carlo"]["technology_overrides"]["device.program_sigma_S"] = -1;
+        cases.push_back({"negative sigma", "device.program_sigma_S", c});
     }
     {
         auto c = good;

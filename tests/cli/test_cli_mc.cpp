@@ -218,8 +218,20 @@ TEST_CASE("mc: bad study files and flags fail with the key and value, creating n
     }
     {
         auto s = good;
+        s["technology_overrides"]["device.read_noise_sigma_S"] = -1e-7;
+        cases.push_back({"negative sigma", "device.read_noise_sigma_S", s});
+    }
+    {
+        auto s = good;
+        s["technology_overrides"]["device.g_min_S"] = 1e-4;
+        cases.push_back({"an override that is not a variation key", "device.g_min_S", s});
+    }
+    {
+        auto s = good;
+        s["version"] = 1;
+        s.erase("technology_overrides");
         s["variation"]["read_noise_sigma_S"] = -1e-7;
-        cases.push_back({"negative sigma", "read_noise_sigma_S", s});
+        cases.push_back({"negative sigma in a version-1 file", "read_noise_sigma_S", s});
     }
     {
         auto s = good;
@@ -238,8 +250,8 @@ TEST_CASE("mc: bad study files and flags fail with the key and value, creating n
     }
     {
         auto s = good;
-        s["version"] = 2;
-        cases.push_back({"a later format version", "version: 2 is not a supported version (1)", s});
+        s["version"] = 3;
+        cases.push_back({"a later format version", "version: 3 is not a supported version (1 to 2)", s});
     }
     for (const Case& c : cases) {
         INFO(c.what);

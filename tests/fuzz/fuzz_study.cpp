@@ -3,6 +3,7 @@
 // accepted study must satisfy those and survive a write / read round trip unchanged.
 #include "fuzz_common.hpp"
 
+#include "nladc/device/technology.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/documents/study_file.hpp"
 
@@ -19,11 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     NLADC_FUZZ_CHECK(spec.trials >= 1 && spec.block_size >= 1);
     NLADC_FUZZ_CHECK(spec.spice.trials >= 0 && spec.spice.trials <= spec.trials && spec.spice.workers >= 1);
     const nladc::VariationParams& v = spec.variation;
-    for (const double x : {v.program_sigma_S, v.program_sigma_rel, v.verify_tolerance_S, v.read_noise_sigma_S,
-                           v.stuck_off_probability, v.stuck_on_probability, v.comparator_offset_sigma_V,
-                           v.v_read_sigma_rel, v.drift_factor_sigma, v.drift_sigma_rel, v.wire_resistance_sigma_rel})
+    for (const double x : {v.v_read_sigma_rel, v.drift_factor_sigma, v.wire_resistance_sigma_rel})
         NLADC_FUZZ_CHECK(std::isfinite(x) && x >= 0 && x <= 1);
-    NLADC_FUZZ_CHECK(v.stuck_off_probability + v.stuck_on_probability <= 1);
+    // Every override is a variation key the technology accepts, in range.
+    nladc::Technology overridden;
+    for (const auto& [key, value] : spec.technology_overrides) {
+        NLADC_FUZZ_CHECK(std::isfinite(value));
+        nladc::set_technology_number(overridden, key, value);  // throws (a finding) when out of range
+    }
+    NLADC_FUZZ_CHECK(overridden.device.stuck_off_probability + overridden.device.stuck_on_probability <= 1);
     NLADC_FUZZ_CHECK(std::isfinite(spec.trim.inl_spec_lsb) && std::isfinite(spec.trim.dnl_spec));
     NLADC_FUZZ_CHECK(spec.trim.rounds >= 1);
 

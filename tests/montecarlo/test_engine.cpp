@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "nladc/documents/study_file.hpp"
 #include "nladc/montecarlo/engine.hpp"
 
 using namespace nladc;
@@ -13,11 +14,9 @@ using Catch::Matchers::WithinRel;
 
 namespace {
 
-/// The default study with ideal wires (fast) and the given variation.
-std::shared_ptr<const StudyInputs> inputs_with(const VariationParams& variation, const std::string& trim = "spares")
+/// The study's inputs with ideal wires (fast).
+std::shared_ptr<const StudyInputs> inputs_with(StudySpec spec, const std::string& trim = "spares")
 {
-    StudySpec spec;
-    spec.variation = variation;
     spec.trim.policy = trim;
     auto loaded = load_study_inputs(spec);
     auto inputs = std::make_shared<StudyInputs>(*loaded);
@@ -25,18 +24,17 @@ std::shared_ptr<const StudyInputs> inputs_with(const VariationParams& variation,
     return inputs;
 }
 
-VariationParams no_variation()
+/// A study whose chips do not vary: no chip-level spread, and the technology's cell and
+/// comparator spreads overridden to zero (one programming pulse, nothing stuck).
+StudySpec no_variation()
 {
-    VariationParams v;
-    v.program_sigma_S = 0;
-    v.verify_tolerance_S = 0;
-    v.read_noise_sigma_S = 0;
-    v.stuck_off_probability = 0;
-    v.stuck_on_probability = 0;
-    v.comparator_offset_sigma_V = 0;
-    v.v_read_sigma_rel = 0;
-    v.wire_resistance_sigma_rel = 0;
-    return v;
+    StudySpec spec;
+    spec.variation.v_read_sigma_rel = 0;
+    spec.variation.wire_resistance_sigma_rel = 0;
+    spec.technology_overrides = {{"device.program_sigma_S", 0},       {"device.verify_max_iterations", 1},
+                                 {"device.read_noise_sigma_S", 0},    {"device.stuck_off_probability", 0},
+                                 {"device.stuck_on_probability", 0}, {"comparator.offset_sigma_V", 0}};
+    return spec;
 }
 
 }  // namespace
@@ -86,7 +84,7 @@ TEST_CASE("a trial without variation is the nominal chip", "[montecarlo]")
 
 TEST_CASE("a trial is a pure function of (seed, trial)", "[montecarlo]")
 {
-    const auto inputs = inputs_with(VariationParams{});
+    const auto inputs = inputs_with(StudySpec{});
     const MonteCarlo engine(inputs);
     const TrialResult first = engine.run_trial(11);
     (void)engine.run_trial(5);  // no hidden state between trials
@@ -101,11 +99,11 @@ TEST_CASE("a trial is a pure function of (seed, trial)", "[montecarlo]")
 
 TEST_CASE("chip draws follow the study's distributions", "[montecarlo]")
 {
-    VariationParams v = no_variation();
-    v.comparator_offset_sigma_V = 3e-3;
-    v.v_read_sigma_rel = 0.05;
-    v.stuck_off_probability = 0.01;
-    const auto inputs = inputs_with(v);
+    StudySpec spec = no_variation();
+    spec.variation.v_read_sigma_rel = 0.05;
+    spec.technology_overrides.emplace_back("comparator.offset_sigma_V", 3e-3);  // later entries win
+    spec.technology_overrides.emplace_back("device.stuck_off_probability", 0.01);
+    const auto inputs = inputs_with(spec);
     const int n = 4000;
     double sum = 0, square = 0, vr_sum = 0, vr_square = 0;
     long stuck = 0;
@@ -132,10 +130,10 @@ TEST_CASE("chip draws follow the study's distributions", "[montecarlo]")
 
 TEST_CASE("trim with the spare cells raises yield and never touches an untrimmed chip", "[montecarlo]")
 {
-    VariationParams v;  // the defaults, stuck cells included
-    v.stuck_off_probability = 0.01;
-    const auto spares = inputs_with(v, "spares");
-    const auto none = inputs_with(v, "none");
+    StudySpec spec;  // the technology's spreads, more stuck cells
+    spec.technology_overrides.emplace_back("device.stuck_off_probability", 0.01);
+    const auto spares = inputs_with(spec, "spares");
+    const auto none = inputs_with(spec, "none");
     const MonteCarlo with_trim(spares), without(none);
     int pass = 0, pass_trimmed = 0;
     for (std::uint64_t t = 0; t < 150; ++t) {
@@ -153,4 +151,37 @@ TEST_CASE("trim with the spare cells raises yield and never touches an untrimmed
     }
     CHECK(pass_trimmed > pass);
     CHECK(pass_trimmed >= 140);  // 93 %: the spares fix nearly every chip
+}
+
+TEST_CASE("chips vary as the technology says; a study overrides it; version-1 files keep their meaning",
+          "[montecarlo]")
+{
+    // Version 2: no override, the technology's spreads (the same that `nladc dnn` draws from).
+    const StudySpec plain = io::study_from_json(io::Json::parse(R"({"trials": 20})"), io::JsonPlace("v2"));
+    CHECK(plain.technology_overrides.empty());
+    const auto plain_inputs = inputs_with(plain);
+    CHECK(plain_inputs->tech.device.program_sigma_S == Technology{}.device.program_sigma_S);
+
+    // An override changes the chips, and only through the technology the engine draws from.
+    const StudySpec wider = io::study_from_json(
+        io::Json::parse(R"({"trials": 20, "technology_overrides": {"device.program_sigma_S": 6e-6}})"),
+        io::JsonPlace("v2"));
+    const auto wider_inputs = inputs_with(wider);
+    CHECK(wider_inputs->tech.device.program_sigma_S == 6e-6);
+    const MonteCarlo plain_engine(plain_inputs), wider_engine(wider_inputs);
+    CHECK(trial_csv_line(plain_engine.run_trial(3)) != trial_csv_line(wider_engine.run_trial(3)));
+
+    // Version 1 held the spreads in "variation": every one becomes an override (given or
+    // defaulted), so the same file draws the same chips whatever the technology says.
+    const StudySpec legacy = io::study_from_json(
+        io::Json::parse(R"({"version": 1, "trials": 20, "variation": {"program_sigma_S": 6e-6}})"),
+        io::JsonPlace("v1"));
+    CHECK(legacy.technology_overrides.size() == 8);
+    const MonteCarlo legacy_engine(inputs_with(legacy));
+    for (std::uint64_t trial : {0u, 3u, 11u})
+        CHECK(trial_csv_line(legacy_engine.run_trial(trial)) == trial_csv_line(wider_engine.run_trial(trial)));
+    // "verify_tolerance_S": 0 meant one programming pulse.
+    const StudySpec single = io::study_from_json(
+        io::Json::parse(R"({"version": 1, "variation": {"verify_tolerance_S": 0}})"), io::JsonPlace("v1"));
+    CHECK(inputs_with(single)->tech.device.verify_max_iterations == 1);
 }

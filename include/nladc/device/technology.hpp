@@ -156,6 +156,11 @@ const ParamTable<SpiceParams>& spice_table();
 /// outside its range.
 void set_technology_number(Technology& tech, std::string_view key, double value);
 
+/// The keys that say how one chip differs from another ("device.program_sigma_S", ...,
+/// "comparator.offset_sigma_V"): what `nladc mc` and `nladc dnn` draw chips from, and what
+/// a Monte Carlo study may override (documents/study_file.hpp).
+const std::vector<std::string_view>& technology_variation_keys();
+
 /// Cross-field checks (ranges are in the tables): returns {"device.g_min_S", "reason"}
 /// for the first violation, or empty strings.
 std::pair<std::string, std::string> find_technology_violation(const Technology& tech);

@@ -1,11 +1,12 @@
 #pragma once
-// The `nladc flow` config file ("format": "nladc-flow", version 1; docs/flow-config.md):
+// The `nladc flow` config file ("format": "nladc-flow", version 2; docs/flow-config.md):
 // every stage's knobs, read, validated and written here.
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "nladc/device/corner.hpp"
 #include "nladc/documents/dnn_config.hpp"
 #include "nladc/documents/study_file.hpp"
 #include "nladc/io/json.hpp"

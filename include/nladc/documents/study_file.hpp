@@ -1,11 +1,19 @@
 #pragma once
-// Monte Carlo study files (format "nladc-study", version 1). Every key is optional;
+// Monte Carlo study files (format "nladc-study", version 2). Every key is optional;
 // `nladc mc --example-study` prints a complete file with every default. Paths are
 // relative to the study file; empty means the embedded default (study/defaults.hpp).
+//
+// How cells and comparators vary comes from the technology (device.program_sigma_S, ...,
+// comparator.offset_sigma_V: technology_variation_keys()), as in `nladc dnn`; the study
+// holds the chip-level spreads and, in "technology_overrides", any of those keys changed
+// for this study only. Version 1 files held the device's spreads in "variation"; they are
+// read as overrides, every one of them (given or defaulted), so they keep their meaning.
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nladc/core/params.hpp"
 #include "nladc/device/corner.hpp"
@@ -13,18 +21,11 @@
 
 namespace nladc {
 
-/// Variation sources; each draw is keyed by (seed, trial). 0 switches a source off.
+/// Chip-level spreads: one draw per chip around the technology's nominal value, keyed by
+/// (seed, trial). 0 switches a source off.
 struct VariationParams {
-    double program_sigma_S = 2.73e-6;     ///< programming error of each replica cell (ReADC)
-    double program_sigma_rel = 0.0;       ///< relative programming error
-    double verify_tolerance_S = 5e-6;     ///< program-and-verify band (ReADC); 0 = no verify (one write)
-    double read_noise_sigma_S = 0.14e-6;  ///< read noise seen by program-and-verify (ReADC)
-    double stuck_off_probability = 1e-3;
-    double stuck_on_probability = 5e-4;
-    double comparator_offset_sigma_V = 2e-3;
     double v_read_sigma_rel = 0.02;       ///< chip-to-chip read-voltage spread
     double drift_factor_sigma = 0.0;      ///< spread of the common drift factor around the technology's
-    double drift_sigma_rel = 0.0;         ///< per-cell drift spread
     double wire_resistance_sigma_rel = 0.1;
 };
 
@@ -51,6 +52,9 @@ struct StudySpec {
     std::uint64_t seed = 1;
     int block_size = 500;     ///< trials per result block (the unit of resuming and sharding)
     VariationParams variation;
+    /// Technology variation keys (technology_variation_keys()) and SI values that replace
+    /// the technology's for this study, in file order.
+    std::vector<std::pair<std::string, double>> technology_overrides;
     TrimParams trim;
     SpiceMcParams spice;
 };
@@ -64,7 +68,9 @@ namespace io {
 /// Reads and validates a study (relative paths resolved against the file's directory).
 /// Throws InputError naming the key and value.
 StudySpec read_study(const std::filesystem::path& file);
-StudySpec study_from_json(const Json& object, const JsonPlace& place);
+/// `version` applies when the object has no "version" key (a flow config's embedded study
+/// follows the flow config's version).
+StudySpec study_from_json(const Json& object, const JsonPlace& place, int version = 2);
 OrderedJson study_to_json(const StudySpec& spec);
 }  // namespace io
 

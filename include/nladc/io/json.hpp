@@ -57,6 +57,9 @@ bool as_bool(const Json& value, const JsonPlace& place);
 /// The optional "format" and "version" keys of a config file: when present they must be
 /// `format` and 1.
 void check_format_version(const Json& object, const JsonPlace& place, std::string_view format);
+/// The same for a format with versions 1 .. newest: returns the file's version (`newest`
+/// when it has no "version" key).
+int format_version(const Json& object, const JsonPlace& place, std::string_view format, int newest);
 /// An integer ADC resolution in [1, 16].
 int as_bit_width(const Json& value, const JsonPlace& place);
 
