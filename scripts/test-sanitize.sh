@@ -6,7 +6,7 @@
 # here (each flow stage, dnn, the worker pool).
 # LeakSanitizer stays on (no detect_leaks=0, no suppressions file): exactly the allocations
 # libngspice makes are exempted with __lsan_disable/__lsan_enable around every call into it
-# (src/spice/ngspice_session.cpp explains why a suppressions file cannot match them).
+# (src/spice/ngspice_library.hpp explains why a suppressions file cannot match them).
 # Usage: scripts/test-sanitize.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."

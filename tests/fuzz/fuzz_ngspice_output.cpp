@@ -1,10 +1,10 @@
-// libFuzzer harness: reading ngspice's text output (src/spice/ngspice_session.cpp):
+// libFuzzer harness: reading ngspice's text output (src/spice/ngspice_diagnosis.cpp):
 // split_netlist (blank lines, '\r', the added .end, line-number mapping), diagnose
 // (which "stderr ..." lines are fatal, "netlist line no." / "error on line" numbers,
 // the echoed line, "check node X") and make_error (mapping ngspice's line number, its
-// echo, a quoted line or a node back to the netlist as given). These are private to
-// that file, so its source is compiled into this harness; nothing in it loads ngspice
-// unless a session is created, which the harness never does.
+// echo, a quoted line or a node back to the netlist as given). Its helpers (trim,
+// lower, number_after) are private to that file, so its source is compiled into this
+// harness; nothing in it loads ngspice.
 //
 // Input: the netlist, a NUL byte, then ngspice's output lines ("stdout ..." /
 // "stderr ..." as the SendChar callback delivers them). Without a NUL the whole input
@@ -13,13 +13,14 @@
 // Invariants: every sent line is non-blank and maps to its original line; the last
 // non-comment sent line is .end; the error names a line of the netlist as given (or
 // none) and quotes that line's text.
-#include "../../src/spice/ngspice_session.cpp"  // NOLINT: the private functions under test
+#include "../../src/spice/ngspice_diagnosis.cpp"  // NOLINT: the private functions under test
 
 #include "fuzz_common.hpp"
 
 namespace {
 
 using namespace nladc::spice;
+using namespace nladc::spice::detail;
 
 std::vector<std::string> lines_of(std::string_view text)
 {
