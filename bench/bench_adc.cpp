@@ -55,7 +55,7 @@ int main()
     fmt::print("{:<42} {:>14.3e} {:>10.2f}\n", "static convert (prepared column)", n / t_static, t_static / t_dot);
 
     AdcOptions transient;
-    transient.mode = "transient";
+    transient.mode = AdcMode::transient;
     const BehavioralAdc slow(design, design.tech, nominal_chip(design, design.tech), transient);
     const PreparedColumn slow_column = slow.prepare(weights);
     const int transient_batch = 2000;

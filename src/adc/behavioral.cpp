@@ -17,6 +17,13 @@
 
 namespace nladc {
 
+const std::vector<std::pair<AdcMode, std::string_view>>& Choices<AdcMode>::table()
+{
+    static const std::vector<std::pair<AdcMode, std::string_view>> names = {{AdcMode::static_solve, "static"},
+                                                                            {AdcMode::transient, "transient"}};
+    return names;
+}
+
 double comparator_node_capacitance(const Technology& tech)
 {
     const ComparatorParams& c = tech.comparator;
@@ -78,9 +85,7 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
     m.tech.sense.opamp_gbw_Hz *= options.calibration.gbw_scale;
     m.chip = chip;
     m.options = options;
-    if (options.mode != "static" && options.mode != "transient")
-        throw UsageError(fmt::format("mode '{}' is not static or transient", options.mode));
-    m.transient = options.mode == "transient";
+    m.transient = options.mode == AdcMode::transient;
     if (chip.replica_conductance_S.size() != design.cells.size())
         throw Error(fmt::format("chip has {} replica conductances, the design {} cells",
                                 chip.replica_conductance_S.size(), design.cells.size()));

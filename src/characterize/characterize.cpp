@@ -197,7 +197,7 @@ void write_characterization(const Characterization& c, const fs::path& dir)
     io::LevelSetRecord levels;
     levels.set = set;
     j["levelset"] = io::levelset_to_json(levels);
-    j["conditions"] = {{"mode", c.adc.mode},
+    j["conditions"] = {{"mode", std::string(choice_name(c.adc.mode))},
                        {"ideal", c.adc.ideal.any()},
                        {"v_read_V", c.tech.array.v_read_V},
                        {"clock_hz", c.tech.counter.clock_hz},

@@ -42,7 +42,7 @@ struct DesignFlags {
     std::string design, tech, calibration;
     bool ideal = false;
     Idealization partial;
-    std::string mode = "static";
+    std::string mode{choice_name(AdcMode::static_solve)};
 
     void add(CLI::App& app);
     steps::Evaluation evaluation() const;

@@ -24,7 +24,7 @@ void DesignFlags::add(CLI::App& app)
     app.add_option("--tech", tech, "Technology JSON to use instead of the design's embedded one");
     app.add_option("--calibration", calibration, "Calibrated behavioral parameters from `nladc calibrate`");
     app.add_flag("--ideal", ideal, "Switch every nonideality off (ohmic cells, ideal wires, integrator, comparator)");
-    app.add_option("--mode", mode, "Evaluation mode")->check(CLI::IsMember({"static", "transient"}));
+    app.add_option("--mode", mode, "Evaluation mode")->check(CLI::IsMember(choice_names<AdcMode>()));
     app.add_flag("--ideal-cells", partial.cells, "Ohmic cells without access resistance");
     app.add_flag("--ideal-wires", partial.wires, "Zero wire resistance");
     app.add_flag("--ideal-integrator", partial.integrator, "Ideal integrator, mirror and output nodes");
@@ -37,7 +37,7 @@ steps::Evaluation DesignFlags::evaluation() const
     e.design_file = design;
     e.tech_file = tech;
     e.calibration_file = calibration;
-    e.mode = mode;
+    e.mode = parse_choice<AdcMode>(mode);
     e.ideal = ideal ? Idealization::all() : partial;
     return e;
 }

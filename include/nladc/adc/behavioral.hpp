@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "nladc/core/choices.hpp"
 #include "nladc/core/random.hpp"
 #include "nladc/mapping/mapping.hpp"
 
@@ -100,9 +101,19 @@ struct CalibrationParams {
     double leakage_S = 0.0;
 };
 
+/// How a conversion is computed: each linear phase in closed form, or integrated in time
+/// (Boost.Odeint); see the top of this file.
+enum class AdcMode { static_solve, transient };
+
+template <>
+struct Choices<AdcMode> {
+    static const std::vector<std::pair<AdcMode, std::string_view>>& table();
+    static constexpr std::string_view what = "mode";
+};
+
 struct AdcOptions {
     Idealization ideal;
-    std::string mode = "static";  ///< static | transient
+    AdcMode mode = AdcMode::static_solve;
     CalibrationParams calibration;
 };
 

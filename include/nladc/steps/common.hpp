@@ -45,7 +45,7 @@ struct Evaluation {
     std::string design_file;
     std::string tech_file;         ///< "" = the design's technology
     std::string calibration_file;  ///< "" = uncalibrated
-    std::string mode = "static";   ///< static | transient
+    AdcMode mode = AdcMode::static_solve;
     Idealization ideal;
 };
 
