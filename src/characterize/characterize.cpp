@@ -15,7 +15,6 @@
 #include "nladc/io/atomic_file.hpp"
 #include "nladc/io/json.hpp"
 #include "nladc/io/plot.hpp"
-#include "nladc/montecarlo/engine.hpp"
 #include "nladc/quant/quantizer.hpp"
 #include "nladc/spice/ngspice.hpp"
 #include "nladc/study/calibration.hpp"
@@ -154,9 +153,9 @@ Characterization characterize(const ReplicaDesign& design, const Technology& tec
             throw Error(fmt::format("{}: the study ran with other calibration parameters than these (pass the "
                                     "study's calibration file with --calibration)",
                                     dir.string()));
-        const std::vector<TrialResult> trials = read_trials(dir);
+        // summary.json is written from trials.csv in the same step (mc and mc merge).
         const McSummary summary = io::read_mc_summary(dir / "summary.json");
-        c.study_trials = trials.size();
+        c.study_trials = summary.trials;
         c.study_seed = summary.seed;
         c.inl_spec_lsb = summary.inl_spec_lsb;
         c.dnl_spec = summary.dnl_spec;

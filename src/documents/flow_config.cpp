@@ -221,6 +221,9 @@ std::string describe_flow_config()
     }
     out += kept;
     out += describe_params("monte_carlo.variation", defaults.monte_carlo.variation, variation_table());
+    out += "| `monte_carlo.technology_overrides` | SI per key | {} | variation keys of the technology | - | this "
+           "study's values of the technology's cell and comparator spreads (`device.program_sigma_S`, ..., "
+           "`comparator.offset_sigma_V`); absent keys keep the technology's (docs/montecarlo.md) |\n";
     out += describe_params("monte_carlo.trim", defaults.monte_carlo.trim, trim_table());
     out += describe_params("monte_carlo.spice", defaults.monte_carlo.spice, spice_mc_table());
     out += "| `dnn.enabled` | – | false | - | issue 8 (off in the default flow) | run the network-level accuracy "
