@@ -8,6 +8,7 @@
 
 #include "nladc/core/error.hpp"
 #include "nladc/core/version.hpp"
+#include "nladc/documents/characterization_file.hpp"
 #include "nladc/documents/levelset_file.hpp"
 #include "nladc/io/json.hpp"
 #include "nladc/spice/ngspice.hpp"
@@ -64,56 +65,32 @@ std::string real(double v) { return fmt::format("{}", v); }
 
 AdcModel model_from_characterization(const fs::path& dir)
 {
-    const fs::path file = dir / "characterization.json";
-    const io::Json doc = io::read_json_file(file);
-    const io::JsonPlace place(file.string());
-    if (optional_string(doc, "format") != "nladc-characterization")
-        place.key("format").fail("is not \"nladc-characterization\" (is DIR an `nladc characterize` output?)");
+    const CharacterizationRecord c = io::read_characterization_file(dir);
     AdcModel m;
-    m.target = io::levelset_from_json(io::require(doc, place, "levelset"), place.key("levelset")).set;
-    m.design_hash = optional_string(doc, "design_hash");
+    m.target = c.levels;
+    m.design_hash = c.design_hash;
     m.nladc_version = std::string(version());
-    const io::Json& thresholds = io::require(doc, place, "thresholds");
-    if (!thresholds.is_array()) place.key("thresholds").fail("is not an array");
-    bool from_study = true;
-    for (std::size_t k = 0; k < thresholds.size(); ++k) {
-        const io::JsonPlace at = place.key("thresholds").index(k);
-        const io::Json& t = thresholds[k];
-        m.measured.push_back(io::level_from_json(io::require(t, at, "bisection"), at.key("bisection")));
-        from_study = from_study && t.contains("mc_mean");
-        if (t.contains("mc_mean")) {
-            m.mean.push_back(io::as_number(t["mc_mean"], at.key("mc_mean")));
-            m.sigma.push_back(io::as_number(io::require(t, at, "mc_sigma"), at.key("mc_sigma")));
-        } else {
-            m.mean.push_back(m.measured.back());
-            m.sigma.push_back(0.0);
-        }
+    // All or nothing: a partial study makes no sense.
+    const bool from_study = !c.thresholds.empty() && std::all_of(c.thresholds.begin(), c.thresholds.end(),
+                                                                 [](const auto& t) { return t.mc_mean.has_value(); });
+    for (const CharacterizedThreshold& t : c.thresholds) {
+        m.measured.push_back(t.bisection);
+        m.mean.push_back(from_study ? *t.mc_mean : t.bisection);
+        m.sigma.push_back(from_study ? *t.mc_sigma : 0.0);
     }
-    if (!from_study) {  // all or nothing: a partial study makes no sense
-        m.mean = m.measured;
-        std::fill(m.sigma.begin(), m.sigma.end(), 0.0);
-    }
-    m.source = from_study && !thresholds.empty() ? "monte carlo" : "nominal";
+    m.source = from_study ? "monte carlo" : "nominal";
     const double lsb = m.target.lsb();
     for (std::size_t k = 0; k < m.mean.size() && k < m.target.thresholds.size(); ++k)
         m.inl_lsb.push_back(std::isfinite(m.mean[k]) ? (m.mean[k] - m.target.thresholds[k]) / lsb
                                                      : std::numeric_limits<double>::infinity());
-    const io::Json& linearity = io::require(doc, place, "linearity");
-    m.dnl = numbers(io::require(linearity, place.key("linearity"), "dnl"), place.key("linearity").key("dnl"));
-    m.missing_codes = integers(io::require(linearity, place.key("linearity"), "missing_codes"),
-                               place.key("linearity").key("missing_codes"));
-    if (const auto mc = doc.find("monte_carlo"); mc != doc.end() && mc->is_object()) {
-        m.seed = io::as_count(io::require(*mc, place.key("monte_carlo"), "seed"), place.key("monte_carlo").key("seed"));
-        m.trials = io::as_count(io::require(*mc, place.key("monte_carlo"), "trials"), place.key("monte_carlo").key("trials"));
-    }
-    if (const auto cond = doc.find("conditions"); cond != doc.end()) m.conditions_json = cond->dump();
-    if (const auto energy = doc.find("energy"); energy != doc.end() && energy->is_object()) {
-        m.energy_J = io::as_number(io::require(*energy, place.key("energy"), "mean_over_range_J"),
-                                   place.key("energy").key("mean_over_range_J"));
-        m.latency_s = io::as_number(io::require(*energy, place.key("energy"), "mean_latency_s"),
-                                    place.key("energy").key("mean_latency_s"));
-    }
-    check_sizes(m, place);
+    m.dnl = c.dnl;
+    m.missing_codes = c.missing_codes;
+    m.seed = c.mc_seed;
+    m.trials = c.mc_trials;
+    m.conditions_json = c.conditions_json;
+    m.energy_J = c.mean_energy_J.value_or(0.0);
+    m.latency_s = c.mean_latency_s.value_or(0.0);
+    check_sizes(m, io::JsonPlace((dir / "characterization.json").string()));
     return m;
 }
 
