@@ -1,8 +1,8 @@
 #pragma once
 // Characterized ADC models for other tools (`nladc export`), from a `nladc characterize`
 // output directory (docs/export.md):
-//   json      "nladc-adc-model" v1: level set, target/measured thresholds with mean and
-//             sigma, INL/DNL, conditions, seed, nladc version; read back by read_adc_model
+//   json      "nladc-adc-model" v1 (documents/adc_model.hpp): level set, target/measured
+//             thresholds with mean and sigma, INL/DNL, conditions, seed, nladc version
 //   csv       per code `output,mean,std` (NeuroSim-style lookup: the output level and the
 //             mean and sigma of the transition level into that code)
 //   spice     ngspice subcircuit: B-source staircase, code and level outputs
@@ -16,36 +16,12 @@
 #include <string_view>
 #include <vector>
 
-#include "nladc/io/json.hpp"
-#include "nladc/quant/levelset.hpp"
+#include "nladc/documents/adc_model.hpp"
 
 namespace nladc {
 
-struct AdcModel {
-    LevelSet target;                  ///< the designed level set (levels are the outputs)
-    std::vector<double> measured;     ///< nominal chip, by bisection (input units)
-    std::vector<double> mean, sigma;  ///< the model's thresholds and their chip-to-chip sigma
-    std::vector<double> inl_lsb;      ///< per threshold, (mean - target) / LSB
-    std::vector<double> dnl;          ///< per inner code, relative to the target code width
-    std::vector<int> missing_codes;
-    std::string design_hash, nladc_version, source;  ///< source: "monte carlo" or "nominal"
-    std::uint64_t seed = 0, trials = 0;              ///< of the study, when there was one
-    std::string conditions_json;      ///< the characterization's conditions object, compact JSON
-    double energy_J = 0.0, latency_s = 0.0;
-
-    /// Output code: the number of model thresholds below x (the comparator convention).
-    int code(double x) const;
-    double output(double x) const { return target.levels[static_cast<std::size_t>(code(x))]; }
-};
-
 /// Reads DIR/characterization.json. Throws InputError naming the file and key.
 AdcModel model_from_characterization(const std::filesystem::path& dir);
-
-std::string model_json(const AdcModel& model);
-/// Reads an exported JSON model back, validating it. Throws InputError naming the key.
-AdcModel read_adc_model(const std::filesystem::path& file);
-/// The same from a parsed document; errors name `label` (a file name) and the key.
-AdcModel adc_model_from_json(const io::Json& document, const std::string& label);
 
 std::string model_csv(const AdcModel& model);
 
