@@ -20,22 +20,6 @@ int AdcModel::code(double x) const
 
 namespace {
 
-std::vector<double> numbers(const io::Json& array, const io::JsonPlace& place)
-{
-    if (!array.is_array()) place.fail("is not an array");
-    std::vector<double> out;
-    for (std::size_t i = 0; i < array.size(); ++i) out.push_back(io::as_number(array[i], place.index(i)));
-    return out;
-}
-
-std::vector<int> integers(const io::Json& array, const io::JsonPlace& place)
-{
-    if (!array.is_array()) place.fail("is not an array");
-    std::vector<int> out;
-    for (std::size_t i = 0; i < array.size(); ++i) out.push_back(io::as_int(array[i], place.index(i)));
-    return out;
-}
-
 std::string optional_string(const io::Json& object, const char* key)
 {
     const auto it = object.find(key);
@@ -118,8 +102,9 @@ AdcModel adc_model_from_json(const io::Json& doc, const std::string& label)
         if (!(m.sigma.back() >= 0)) at.key("sigma").fail(fmt::format("{} is negative", m.sigma.back()));
         m.inl_lsb.push_back(io::level_from_json(io::require(t, at, "inl_lsb"), at.key("inl_lsb")));
     }
-    m.dnl = numbers(io::require(doc, place, "dnl"), place.key("dnl"));
-    m.missing_codes = integers(io::require(doc, place, "missing_codes"), place.key("missing_codes"));
+    m.dnl = io::list_of<double>(io::require(doc, place, "dnl"), place.key("dnl"), io::as_number);
+    m.missing_codes = io::list_of<int>(io::require(doc, place, "missing_codes"), place.key("missing_codes"),
+                                      [](const io::Json& v, const io::JsonPlace& at) { return io::as_int(v, at); });
     const io::Json& mc = io::require(doc, place, "monte_carlo");
     const auto count = [&](const char* key) {
         const io::JsonPlace at = place.key("monte_carlo").key(key);

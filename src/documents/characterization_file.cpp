@@ -6,19 +6,6 @@
 
 namespace nladc::io {
 
-namespace {
-
-template <class T, class Convert>
-std::vector<T> array_of(const Json& array, const JsonPlace& place, Convert convert)
-{
-    if (!array.is_array()) place.fail("is not an array");
-    std::vector<T> out;
-    for (std::size_t i = 0; i < array.size(); ++i) out.push_back(convert(array[i], place.index(i)));
-    return out;
-}
-
-}  // namespace
-
 CharacterizationRecord read_characterization_file(const std::filesystem::path& dir)
 {
     const std::filesystem::path file = dir / "characterization.json";
@@ -48,8 +35,8 @@ CharacterizationRecord read_characterization_file(const std::filesystem::path& d
     }
     const Json& linearity = require(doc, place, "linearity");
     const JsonPlace lin = place.key("linearity");
-    r.dnl = array_of<double>(require(linearity, lin, "dnl"), lin.key("dnl"), as_number);
-    r.missing_codes = array_of<int>(require(linearity, lin, "missing_codes"), lin.key("missing_codes"),
+    r.dnl = list_of<double>(require(linearity, lin, "dnl"), lin.key("dnl"), as_number);
+    r.missing_codes = list_of<int>(require(linearity, lin, "missing_codes"), lin.key("missing_codes"),
                                     [](const Json& v, const JsonPlace& p) { return as_int(v, p); });
     if (const auto mc = doc.find("monte_carlo"); mc != doc.end() && mc->is_object()) {
         r.mc_seed = as_count(require(*mc, place.key("monte_carlo"), "seed"), place.key("monte_carlo").key("seed"));
