@@ -3,6 +3,7 @@
 // file holding just them reads back unchanged.
 #include "fuzz_common.hpp"
 
+#include "nladc/adc/calibration_params.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/documents/calibration_file.hpp"
 
