@@ -242,9 +242,9 @@ bool set_in(S& section, const ParamTable<S>& table, std::string_view name, std::
 const std::vector<std::string_view>& technology_variation_keys()
 {
     static const std::vector<std::string_view> keys = {
-        "device.program_sigma_S",       "device.program_sigma_rel",     "device.verify_tolerance_S",
-        "device.verify_max_iterations", "device.read_noise_sigma_S",    "device.stuck_off_probability",
-        "device.stuck_on_probability",  "device.drift_sigma_rel",       "comparator.offset_sigma_V"};
+        "device.program_sigma_S",       "device.program_sigma_rel",    "device.verify_tolerance_S",
+        "device.verify_max_iterations", "device.read_noise_sigma_S",   "device.stuck_off_probability",
+        "device.stuck_on_probability",  "comparator.offset_sigma_V",   "device.drift_sigma_rel"};
     return keys;
 }
 

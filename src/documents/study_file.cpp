@@ -119,6 +119,20 @@ Json split_version1_variation(const Json& variation, const JsonPlace& place, Stu
     return chip_level;
 }
 
+/// One entry per key, the last given value winning, in technology_variation_keys() order:
+/// the same overrides always read, write and hash the same.
+std::vector<std::pair<std::string, double>> canonical(const std::vector<std::pair<std::string, double>>& overrides)
+{
+    std::vector<std::pair<std::string, double>> out;
+    for (std::string_view key : technology_variation_keys())
+        for (auto it = overrides.rbegin(); it != overrides.rend(); ++it)
+            if (it->first == key) {
+                out.emplace_back(it->first, it->second);
+                break;
+            }
+    return out;
+}
+
 void load_overrides(const Json& overrides, const JsonPlace& place, StudySpec& spec)
 {
     if (!overrides.is_object()) place.fail("expected an object of technology keys, e.g. {\"device.program_sigma_S\": 3e-6}");
@@ -164,6 +178,7 @@ StudySpec study_from_json(const Json& object, const JsonPlace& place, int versio
         load_overrides(object["technology_overrides"], place.key("technology_overrides"), spec);
     if (object.contains("trim")) load_params(object["trim"], place.key("trim"), trim_table(), spec.trim);
     if (object.contains("spice")) load_params(object["spice"], place.key("spice"), spice_mc_table(), spec.spice);
+    spec.technology_overrides = canonical(spec.technology_overrides);
     Technology overridden;
     for (const auto& [key, value] : spec.technology_overrides) set_technology_number(overridden, key, value);
     if (overridden.device.stuck_off_probability + overridden.device.stuck_on_probability > 1)
@@ -193,7 +208,7 @@ OrderedJson study_to_json(const StudySpec& spec)
     for (const auto& item : top.items()) j[item.key()] = item.value();
     j["variation"] = dump_params(spec.variation, variation_table());
     j["technology_overrides"] = OrderedJson::object();
-    for (const auto& [key, value] : spec.technology_overrides) j["technology_overrides"][key] = value;
+    for (const auto& [key, value] : canonical(spec.technology_overrides)) j["technology_overrides"][key] = value;
     j["trim"] = dump_params(spec.trim, trim_table());
     j["spice"] = dump_params(spec.spice, spice_mc_table());
     return j;

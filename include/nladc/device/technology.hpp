@@ -158,7 +158,8 @@ void set_technology_number(Technology& tech, std::string_view key, double value)
 
 /// The keys that say how one chip differs from another ("device.program_sigma_S", ...,
 /// "comparator.offset_sigma_V"): what `nladc mc` and `nladc dnn` draw chips from, and what
-/// a Monte Carlo study may override (documents/study_file.hpp).
+/// a Monte Carlo study may override (documents/study_file.hpp). Their order is the order
+/// overrides are written in.
 const std::vector<std::string_view>& technology_variation_keys();
 
 /// Cross-field checks (ranges are in the tables): returns {"device.g_min_S", "reason"}

@@ -53,7 +53,8 @@ struct StudySpec {
     int block_size = 500;     ///< trials per result block (the unit of resuming and sharding)
     VariationParams variation;
     /// Technology variation keys (technology_variation_keys()) and SI values that replace
-    /// the technology's for this study, in file order.
+    /// the technology's for this study; a later entry wins (files list one per key, in
+    /// technology_variation_keys() order).
     std::vector<std::pair<std::string, double>> technology_overrides;
     TrimParams trim;
     SpiceMcParams spice;
