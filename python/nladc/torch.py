@@ -32,7 +32,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import uuid
 import warnings
 from collections import Counter, defaultdict
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
@@ -815,10 +815,11 @@ def save_description(model: nn.Module, input_shape: Sequence[int], path: PathLik
     the same directory, then os.replace); returns the description."""
     description = describe(model, input_shape)
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    # A new, unique name beside the target (created with "x", so the umask applies as for
+    # any file the user writes), renamed over the target when complete.
+    temporary = f"{path}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with open(temporary, "x", encoding="utf-8") as f:
             json.dump(description, f, indent=2)
             f.write("\n")
         os.replace(temporary, path)

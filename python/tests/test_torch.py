@@ -5,7 +5,6 @@ Run: PYTHONPATH=build/python /usr/bin/python3 -m pytest -q python/tests/test_tor
 /work/main/build/nladc, or <NLADC_SOURCE>/build/nladc).
 """
 
-import copy
 import json
 import math
 import os
