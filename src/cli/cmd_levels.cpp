@@ -51,7 +51,7 @@ struct DataFlags {
 
     steps::DataSelection selection() const
     {
-        return {input, layer, drop_nonfinite ? io::NonFinitePolicy::drop : io::NonFinitePolicy::error, summary()};
+        return {input, layer, drop_nonfinite ? io::NonFinitePolicy::drop : io::NonFinitePolicy::error, summary(), nullptr};
     }
 };
 

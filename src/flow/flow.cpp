@@ -53,7 +53,7 @@ io::NonFinitePolicy policy(const FlowConfig& config)
 
 steps::DataSelection selection(const FlowConfig& config, const LayerPaths& layer)
 {
-    return {layer.activations.string(), "", policy(config), summary_options(config)};
+    return {layer.activations.string(), "", policy(config), summary_options(config), nullptr};
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,11 +19,14 @@
 
 namespace nladc {
 
-std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec)
+std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec, const io::DesignRecord* design)
 {
     auto inputs = std::make_shared<StudyInputs>();
     inputs->spec = spec;
-    if (spec.design.empty()) {
+    if (design) {
+        inputs->design = design->design;
+        inputs->design_hash = io::design_to_json(*design)["design_hash"].get<std::string>();
+    } else if (spec.design.empty()) {
         inputs->design = default_design();
         io::DesignRecord record{inputs->design, {}, {}, {}};
         inputs->design_hash = io::design_to_json(record)["design_hash"].get<std::string>();

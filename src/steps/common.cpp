@@ -35,6 +35,26 @@ LoadedDesign load_design(const std::string& design_file, const std::string& tech
     return loaded;
 }
 
+LoadedDesign load_design(const Evaluation& evaluation)
+{
+    if (!evaluation.design) return load_design(evaluation.design_file, evaluation.tech_file);
+    LoadedDesign loaded;
+    loaded.record = *evaluation.design;
+    ResolvedTechnology resolved = resolve_technology(loaded.record, "design", evaluation.tech_file);
+    loaded.tech = std::move(resolved.tech);
+    loaded.technology_note = std::move(resolved.note);
+    return loaded;
+}
+
+NominalAdc open_adc(const Evaluation& evaluation)
+{
+    NominalAdc opened{load_design(evaluation), nullptr};
+    const ReplicaDesign& design = opened.loaded.record.design;
+    opened.adc = std::make_unique<BehavioralAdc>(design, opened.loaded.tech, nominal_chip(design, opened.loaded.tech),
+                                                 adc_options(evaluation));
+    return opened;
+}
+
 AdcOptions adc_options(const Evaluation& evaluation)
 {
     AdcOptions options;

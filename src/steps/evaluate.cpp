@@ -3,8 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
+#include <thread>
 
+#include "nladc/core/error.hpp"
 #include "nladc/io/atomic_file.hpp"
 #include "nladc/io/plot.hpp"
 #include "nladc/quant/quantizer.hpp"
@@ -13,16 +17,42 @@ namespace nladc::steps {
 
 ConvertResult run_convert(const ConvertRequest& request)
 {
-    const LoadedDesign loaded = load_design(request.evaluation.design_file, request.evaluation.tech_file);
-    const ReplicaDesign& design = loaded.record.design;
-    const BehavioralAdc adc(design, loaded.tech, nominal_chip(design, loaded.tech), adc_options(request.evaluation));
+    const NominalAdc opened = open_adc(request.evaluation);
+    const BehavioralAdc& adc = *opened.adc;
     ConvertResult result;
     result.code = adc.convert(request.mac);
     result.level = adc.reconstruct(result.code);
     result.output_swing_V = adc.mac_output_V(request.mac);
     result.energy = adc.energy(request.mac);
-    result.technology_note = loaded.technology_note;
+    result.technology_note = opened.loaded.technology_note;
     return result;
+}
+
+void convert_many(const BehavioralAdc& adc, std::span<const double> macs, std::span<int> codes, int threads)
+{
+    if (codes.size() != macs.size())
+        throw Error(fmt::format("convert: {} MAC values but room for {} codes", macs.size(), codes.size()));
+    constexpr std::size_t kMinPerThread = 4096;
+    std::size_t workers = threads > 0 ? static_cast<std::size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
+    workers = std::max<std::size_t>(1, std::min(workers, macs.size() / kMinPerThread));
+    auto run = [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) codes[i] = adc.convert(macs[i]);
+    };
+    if (workers == 1) return run(0, macs.size());
+    const std::size_t per = (macs.size() + workers - 1) / workers;
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(workers);
+    for (std::size_t w = 0; w < workers; ++w)
+        pool.emplace_back([&, w] {
+            try {
+                run(std::min(macs.size(), w * per), std::min(macs.size(), (w + 1) * per));
+            } catch (...) {
+                errors[w] = std::current_exception();
+            }
+        });
+    for (auto& thread : pool) thread.join();
+    for (const auto& error : errors)
+        if (error) std::rethrow_exception(error);
 }
 
 namespace {
@@ -52,12 +82,12 @@ void plot_transfer(const ReplicaDesign& design, const BehavioralAdc& adc, const 
 
 TransferResult run_transfer(const TransferRequest& request)
 {
-    const LoadedDesign loaded = load_design(request.evaluation.design_file, request.evaluation.tech_file);
+    const NominalAdc opened = open_adc(request.evaluation);
     TransferResult result;
-    result.design = loaded.record.design;
-    result.technology_note = loaded.technology_note;
+    result.design = opened.loaded.record.design;
+    result.technology_note = opened.loaded.technology_note;
     const ReplicaDesign& design = result.design;
-    const BehavioralAdc adc(design, loaded.tech, nominal_chip(design, loaded.tech), adc_options(request.evaluation));
+    const BehavioralAdc& adc = *opened.adc;
     result.measured = adc.transition_levels();
     const double lsb = design.levels.lsb();
     std::string csv = "k,target,mapped,measured,error_lsb,mapping_error_lsb\n";

@@ -12,8 +12,15 @@ namespace nladc::steps {
 
 std::vector<std::string> DataSelection::layers() const
 {
+    if (samples) return {""};
     if (!layer.empty()) return {layer};
     return layer_names(input);
+}
+
+ActivationLayer DataSelection::open(const std::string& name) const
+{
+    if (samples) return ActivationLayer(*samples, input.empty() ? "array" : input, nonfinite);
+    return ActivationLayer(input, name, nonfinite);
 }
 
 std::size_t run_synth(const SynthRequest& request)
@@ -32,7 +39,7 @@ std::vector<LayerLevels> run_levels(const LevelsRequest& request)
     std::vector<LayerLevels> layers;
     std::vector<std::pair<std::string, io::LevelSetRecord>> records;
     for (const std::string& layer : request.data.layers()) {
-        ActivationLayer activations(request.data.input, layer, request.data.nonfinite);
+        ActivationLayer activations = request.data.open(layer);
         LayerLevels designed{layer, activations.label(),
                              design_levels(activations, request.quantizer, request.data.summary),
                              activations.dropped_nonfinite()};
@@ -49,7 +56,7 @@ std::vector<CompareLayer> run_compare(const CompareRequest& request)
     std::string csv;
     std::vector<CompareRow> all_rows;
     for (const std::string& layer : request.data.layers()) {
-        ActivationLayer fit(request.data.input, layer, request.data.nonfinite);
+        ActivationLayer fit = request.data.open(layer);
         std::unique_ptr<ActivationLayer> eval;
         if (!request.eval.empty()) {
             const auto eval_layers = layer_names(request.eval);
@@ -73,7 +80,7 @@ std::vector<ScoreLayer> run_score(const ScoreRequest& request)
     const io::LevelSetRecord record = io::read_levelset(request.levels_file, request.levels_layer);
     std::vector<ScoreLayer> scored;
     for (const std::string& layer : request.data.layers()) {
-        ActivationLayer activations(request.data.input, layer, request.data.nonfinite);
+        ActivationLayer activations = request.data.open(layer);
         scored.push_back({activations.label(), record.set, activations.score({record.set}).front()});
     }
     return scored;

@@ -10,7 +10,9 @@ namespace nladc::steps {
 
 MapResult run_map(const MapRequest& request)
 {
-    const io::LevelSetRecord levels = io::read_levelset(request.levels_file, request.layer);
+    const io::LevelSetRecord levels =
+        request.levels ? io::LevelSetRecord{*request.levels, {}, {}} : io::read_levelset(request.levels_file, request.layer);
+    const std::string levels_label = request.levels ? "level set" : request.levels_file;
     const Technology tech = load_technology(request.tech_file);
     MapResult result;
     try {
@@ -23,7 +25,7 @@ MapResult run_map(const MapRequest& request)
     } catch (const UsageError&) {
         throw;
     } catch (const Error& error) {
-        throw InputError(request.levels_file, "", error.what());
+        throw InputError(levels_label, "", error.what());
     }
     const ReplicaDesign& d = result.record.design;
     if (!request.input.empty()) {

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <ctime>
+#include <exception>
 #include <sstream>
 #include <thread>
 
@@ -33,6 +35,39 @@ void write_run_record(const McRequest& request, int threads, const RunOutcome& o
 }
 
 }  // namespace
+
+ChipsResult sample_chips(const ChipsRequest& request)
+{
+    if (request.count == 0) throw UsageError("sample_chips: the number of chips must be at least 1");
+    const MonteCarlo engine(load_study_inputs(request.spec, request.design ? &*request.design : nullptr));
+    ChipsResult result;
+    result.thresholds = engine.inputs().design.levels.thresholds.size();
+    result.study_hash = engine.inputs().study_hash;
+    result.levels.assign(request.count * result.thresholds, 0.0);
+    std::size_t workers = request.threads > 0 ? static_cast<std::size_t>(request.threads)
+                                              : std::max(1u, std::thread::hardware_concurrency());
+    workers = std::min<std::size_t>(workers, request.count);
+    std::atomic<std::uint64_t> next{0};
+    std::vector<std::exception_ptr> errors(workers);
+    auto work = [&](std::size_t w) {
+        try {
+            for (std::uint64_t t = next++; t < request.count; t = next++) {
+                const TrialResult trial = engine.run_trial(t);
+                const std::vector<double>& levels = request.trimmed ? trial.levels_trimmed : trial.levels;
+                std::copy(levels.begin(), levels.end(), result.levels.begin() + static_cast<std::ptrdiff_t>(t * result.thresholds));
+            }
+        } catch (...) {
+            errors[w] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (auto& thread : pool) thread.join();
+    for (const auto& error : errors)
+        if (error) std::rethrow_exception(error);
+    return result;
+}
 
 std::pair<int, int> parse_shard(const std::string& text)
 {

@@ -39,6 +39,30 @@ ActivationLayer::ActivationLayer(std::filesystem::path file, std::string layer, 
                                                    : std::string("holds no samples"));
 }
 
+ActivationLayer::ActivationLayer(std::vector<double> samples, std::string label, io::NonFinitePolicy policy)
+    : file_(std::move(label)), policy_(policy), in_memory_(true)
+{
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const double v = samples[i];
+        if (!std::isfinite(v)) {
+            if (policy_ == io::NonFinitePolicy::error)
+                throw InputError(file_.string(), fmt::format("element {}", i),
+                                 std::isnan(v) ? "is NaN" : (v > 0 ? "is +Inf" : "is -Inf"));
+            ++dropped_;
+            continue;
+        }
+        samples[kept++] = v;
+    }
+    samples.resize(kept);
+    samples_ = kept;
+    if (samples_ == 0)
+        throw InputError(file_.string(), "", dropped_ > 0 ? fmt::format("all {} values are NaN or Inf", dropped_)
+                                                          : std::string("holds no samples"));
+    std::tie(min_, max_) = sample_range(std::span<const double>(samples));
+    cached_ = std::move(samples);
+}
+
 std::string ActivationLayer::label() const
 {
     const std::string name = file_.string();
@@ -181,6 +205,10 @@ std::vector<QuantizationMetrics> ActivationLayer::score(const std::vector<LevelS
 
 DataProvenance ActivationLayer::provenance() const
 {
+    if (in_memory_) {
+        const std::string_view bytes(reinterpret_cast<const char*>(cached_.data()), cached_.size() * sizeof(double));
+        return {file_.string(), layer_, samples_, dropped_, sha256_hex(bytes)};
+    }
     return {file_.filename().string(), layer_, samples_, dropped_, sha256_file(file_)};
 }
 

@@ -26,6 +26,7 @@
 
 #include "nladc/adc/behavioral.hpp"
 #include "nladc/characterize/linearity.hpp"
+#include "nladc/documents/design_file.hpp"
 #include "nladc/documents/study_file.hpp"
 
 namespace nladc {
@@ -126,7 +127,8 @@ namespace nladc {
 /// Resolves a study: the design (or the embedded default), the technology, the
 /// calibration, the activation data (sorted, for the effective MSE) and the hashes
 /// that identify it. Throws InputError for unreadable files.
-std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec);
+/// `design` (optional) replaces spec.design with a design in memory (the Python API).
+std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec, const io::DesignRecord* design = nullptr);
 
 struct SpiceMcTrial {
     std::uint64_t trial = 0;

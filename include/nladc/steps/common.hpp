@@ -8,6 +8,8 @@
 // effect for a design, and the evaluation settings of a behavioral run.
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "nladc/adc/behavioral.hpp"
@@ -43,6 +45,7 @@ LoadedDesign load_design(const std::string& design_file, const std::string& tech
 /// How a design is evaluated on the behavioral model (convert, transfer, characterize).
 struct Evaluation {
     std::string design_file;
+    std::optional<io::DesignRecord> design;  ///< in memory instead of design_file (the Python API)
     std::string tech_file;         ///< "" = the design's technology
     std::string calibration_file;  ///< "" = uncalibrated
     AdcMode mode = AdcMode::static_solve;
@@ -51,5 +54,16 @@ struct Evaluation {
 
 /// The behavioral model's options for an evaluation (reads the calibration file).
 AdcOptions adc_options(const Evaluation& evaluation);
+
+/// The design an evaluation names (its file, or the one in memory) with its technology.
+LoadedDesign load_design(const Evaluation& evaluation);
+
+/// A design on its nominal chip, ready to convert: what convert, transfer and the Python
+/// `Adc` share.
+struct NominalAdc {
+    LoadedDesign loaded;
+    std::unique_ptr<BehavioralAdc> adc;
+};
+NominalAdc open_adc(const Evaluation& evaluation);
 
 }  // namespace nladc::steps

@@ -2,6 +2,7 @@
 // Steps on the behavioral model of a mapped design: `convert` (one MAC value) and
 // `transfer` (the transition levels by bisection, as CSV and a plot).
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct ConvertResult {
     std::string technology_note;
 };
 ConvertResult run_convert(const ConvertRequest& request);
+
+/// Codes of many MAC values on the nominal chip (noise-free), split over threads; the
+/// result does not depend on the thread count. Values are in the level set's input units.
+void convert_many(const BehavioralAdc& adc, std::span<const double> macs, std::span<int> codes, int threads = 0);
 
 struct TransferRequest {
     Evaluation evaluation;

@@ -4,6 +4,7 @@
 // set on other data). study/level_design.hpp streams the files.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,12 @@ struct DataSelection {
     std::string layer;  ///< one npz member; "" = every layer of the file
     io::NonFinitePolicy nonfinite = io::NonFinitePolicy::error;
     SummaryOptions summary;  ///< range, boundary tolerance, histogram bins
+    /// Samples in memory instead of a file (the Python API); `input` then only names them.
+    std::shared_ptr<const std::vector<double>> samples;
 
     std::vector<std::string> layers() const;
+    /// One layer of the data, pass 1 done.
+    ActivationLayer open(const std::string& layer) const;
 };
 
 struct SynthRequest {

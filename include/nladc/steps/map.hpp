@@ -15,6 +15,7 @@ namespace nladc::steps {
 
 struct MapRequest {
     std::string levels_file;
+    std::optional<LevelSet> levels;  ///< in memory instead of levels_file (the Python API)
     std::string layer;       ///< of a multi-layer level-set file
     std::string tech_file;   ///< "" = the built-in technology
     MappingOptions mapping;

@@ -43,6 +43,23 @@ struct McResult {
 /// Throws UsageError when spec.spice.trials exceeds spec.trials.
 McResult run_mc(const McRequest& request);
 
+/// The transition levels of a study's first chips, without writing anything: the very
+/// trials `nladc mc` runs for the same study and seed (trial t is a pure function of
+/// (seed, t)), so row t equals trials.csv's T1..TK (or T1_trim.. with `trimmed`).
+struct ChipsRequest {
+    StudySpec spec;                          ///< seed, variation, technology overrides; spec.trials is ignored
+    std::optional<io::DesignRecord> design;  ///< in memory instead of spec.design
+    std::uint64_t count = 1;                 ///< chips 0 .. count-1
+    bool trimmed = false;
+    int threads = 0;  ///< 0 = all cores (the results do not depend on it)
+};
+struct ChipsResult {
+    std::size_t thresholds = 0;    ///< K per chip
+    std::vector<double> levels;    ///< count x K, row-major, input units
+    std::string study_hash;
+};
+ChipsResult sample_chips(const ChipsRequest& request);
+
 /// "i/N" -> {i, N}; UsageError unless 1 <= i <= N.
 std::pair<int, int> parse_shard(const std::string& text);
 

@@ -38,6 +38,9 @@ public:
     /// for unreadable data, NaN/Inf under the error policy, or no finite samples.
     ActivationLayer(std::filesystem::path file, std::string layer, io::NonFinitePolicy policy,
                     std::uint64_t memory_limit = std::uint64_t{1} << 22);
+    /// Samples already in memory (the Python API's arrays), named `label` in messages and
+    /// provenance. NaN/Inf follow `policy` ("array: element 17: is NaN").
+    ActivationLayer(std::vector<double> samples, std::string label, io::NonFinitePolicy policy);
 
     /// "acts.npy" or "acts.npz[conv1]".
     std::string label() const;
@@ -74,6 +77,7 @@ private:
     io::NonFinitePolicy policy_;
     std::uint64_t samples_ = 0, dropped_ = 0;
     std::vector<double> cached_;  ///< all finite samples when small enough, else empty
+    bool in_memory_ = false;      ///< built from samples: file_ is only a label
     double min_ = 0.0, max_ = 0.0;
     std::map<std::tuple<double, double, std::size_t, double>, SampleSummary> summaries_;
 };
