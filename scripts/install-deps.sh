@@ -14,6 +14,8 @@ packages=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev   # sanitizer and fuzz builds
   dataset-fashion-mnist             # network-level accuracy study
   adms                              # parse check of the Verilog-A export
+  python3-dev pybind11-dev python3-pybind11 python3-numpy   # the Python package (python/)
+  python3-torch python3-pytest      # nladc.torch and the Python tests
 )
 
 missing=()
