@@ -9,3 +9,7 @@ for bench in build/bench/bench_*; do
   echo "== $(basename "$bench")"
   "$bench"
 done
+if [[ -d build/python/nladc && ( -z "${1:-}" || "bench_python" == *"$1"* ) ]]; then
+  echo "== bench_python.py"
+  PYTHONPATH=build/python /usr/bin/python3 bench/bench_python.py
+fi
