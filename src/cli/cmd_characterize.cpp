@@ -106,6 +106,7 @@ Command add_export(CLI::App& parent)
 {
     struct Flags {
         std::string from, format, out, name = "nladc_adc";
+        std::optional<double> partial_sum_scale;
         bool check = false;
     };
     auto flags = std::make_shared<Flags>();
@@ -116,14 +117,19 @@ Command add_export(CLI::App& parent)
         ->check(CLI::IsMember(export_format_names()));
     app->add_option("--out", flags->out, "Output file")->required();
     app->add_option("--name", flags->name, "Subcircuit / module name (spice, veriloga)");
+    app->add_option("--partial-sum-scale", flags->partial_sum_scale,
+                    "csv: input units per NeuroSim partial-sum count; row i is the input i * S (default: the "
+                    "level set's LSB, (hi - lo) / 2^bits)");
     app->add_flag("--check", flags->check,
-                  "spice: simulate the model in ngspice and compare its thresholds; json: read it back");
+                  "spice: simulate the model in ngspice and compare its thresholds; json: read it back; csv: read "
+                  "it back as DNN+NeuroSim V1.5 does and check its contract");
     return {app, [flags] {
                 steps::ExportRequest request;
                 request.from = flags->from;
                 request.format = parse_export_format(flags->format);
                 request.out = flags->out;
                 request.name = flags->name;
+                request.partial_sum_scale = flags->partial_sum_scale;
                 request.check = flags->check;
                 const steps::ExportResult result = steps::run_export(request);
                 if (result.check && result.check->max_error_lsb >= 0)
@@ -132,6 +138,10 @@ Command add_export(CLI::App& parent)
                                              result.check->max_error_lsb, result.check->sweep_step_lsb);
                 else if (result.check)
                     std::cout << result.check->verdict << "\n";
+                if (request.format == ExportFormat::csv)
+                    std::cout << fmt::format("partial sums 0..{}: partial sum i is the input i * {:g}\n",
+                                             result.model.target.levels.size(),
+                                             partial_sum_scale(result.model, {request.name, request.partial_sum_scale}));
                 std::cout << fmt::format("wrote {} ({} model, thresholds: {})\n", flags->out, flags->format,
                                          result.model.source);
             }};

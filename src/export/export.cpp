@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -55,17 +56,125 @@ AdcModel model_from_characterization(const fs::path& dir)
     return m;
 }
 
-std::string model_csv(const AdcModel& m)
+double partial_sum_scale(const AdcModel& m, const ExportOptions& options)
 {
-    // Row k: the ADC outputs `output` for inputs above the transition level into code k
-    // (mean, std); code 0 has no lower transition: its row carries the range start, std 0.
-    std::string csv = "output,mean,std\n";
-    csv += fmt::format("{},{},0\n", real(m.target.levels[0]), real(m.target.lo));
-    for (std::size_t k = 0; k < m.mean.size(); ++k)
-        csv += fmt::format("{},{},{}\n", real(m.target.levels[k + 1]), std::isfinite(m.mean[k]) ? real(m.mean[k])
-                                                                                                : (m.mean[k] > 0 ? "inf" : "-inf"),
-                           real(m.sigma[k]));
+    const double scale = options.partial_sum_scale.value_or(m.target.lsb());
+    if (!(std::isfinite(scale) && scale > 0))
+        throw Error(fmt::format("partial-sum scale {}: must be a positive number of input units per count", scale));
+    return scale;
+}
+
+std::vector<PartialSumRow> partial_sum_table(const AdcModel& m, double scale)
+{
+    if (!(std::isfinite(scale) && scale > 0))
+        throw Error(fmt::format("partial-sum scale {}: must be a positive number of input units per count", scale));
+    const std::vector<double>& levels = m.target.levels;
+    std::vector<PartialSumRow> rows;
+    std::vector<double> p_uncertain, codes;  // per row: P(t_k < x) of the random thresholds; P(code)
+    for (std::size_t i = 0; i <= levels.size(); ++i) {
+        const double x = static_cast<double>(i) * scale;
+        // Thresholds certainly below x shift the code; the others form a Poisson-binomial count.
+        std::size_t below = 0;
+        p_uncertain.clear();
+        for (std::size_t k = 0; k < m.mean.size(); ++k) {
+            const double mu = m.mean[k], sigma = m.sigma[k];
+            // A fixed threshold, also one at +-inf: the comparator's strict `t < x`.
+            const double p = (sigma > 0 && std::isfinite(mu)) ? 0.5 * std::erfc((mu - x) / (sigma * std::sqrt(2.0)))
+                                                              : (mu < x ? 1.0 : 0.0);
+            if (p >= 1.0)
+                ++below;
+            else if (p > 0.0)
+                p_uncertain.push_back(p);
+        }
+        // codes[j] = P(exactly j of the random thresholds lie below x).
+        codes.assign(p_uncertain.size() + 1, 0.0);
+        codes[0] = 1.0;
+        for (std::size_t n = 0; n < p_uncertain.size(); ++n) {
+            const double p = p_uncertain[n];
+            for (std::size_t j = n + 1; j > 0; --j) codes[j] = codes[j] * (1 - p) + codes[j - 1] * p;
+            codes[0] *= 1 - p;
+        }
+        auto level = [&](std::size_t j) { return levels[std::min(below + j, levels.size() - 1)] / scale; };
+        double mean = 0;
+        for (std::size_t j = 0; j < codes.size(); ++j) mean += codes[j] * level(j);
+        double variance = 0;  // two passes: no cancellation between E[L^2] and E[L]^2
+        for (std::size_t j = 0; j < codes.size(); ++j) variance += codes[j] * (level(j) - mean) * (level(j) - mean);
+        PartialSumRow row;
+        row.partial_sum = static_cast<int>(i);
+        row.input = x;
+        row.output = m.output(x) / scale;
+        // The mean rises with x (every P(t_k < x) does, the levels ascend); rounding must not
+        // make it step back.
+        row.mean = rows.empty() ? mean : std::max(mean, rows.back().mean);
+        row.stddev = std::sqrt(std::max(variance, 0.0));
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+std::string model_csv(const AdcModel& m, const ExportOptions& options)
+{
+    // DNN+NeuroSim V1.5 reads the columns by name and takes data row i as partial sum i;
+    // no comment lines (its reader converts every field of every row to a number).
+    std::string csv = "partial_sum,input,output,mean,std\n";
+    for (const PartialSumRow& row : partial_sum_table(m, partial_sum_scale(m, options)))
+        csv += fmt::format("{},{},{},{},{}\n", row.partial_sum, real(row.input), real(row.output), real(row.mean),
+                           real(row.stddev));
     return csv;
+}
+
+NeuroSimCsvCheck check_neurosim_csv(const std::string& text, std::size_t rows)
+{
+    auto split = [](const std::string& line) {
+        std::vector<std::string> fields;
+        std::size_t start = 0;
+        for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+            fields.push_back(line.substr(start, comma - start));
+        fields.push_back(line.substr(start));
+        return fields;
+    };
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
+        lines.push_back(text.substr(start, end - start));
+    if (start < text.size()) lines.push_back(text.substr(start));
+    if (lines.empty()) throw Error("csv: empty, no header row");
+    const std::vector<std::string> header = split(lines[0]);
+    auto column = [&](const char* name) {
+        const auto it = std::find(header.begin(), header.end(), name);
+        if (it == header.end())
+            throw Error(fmt::format("csv line 1: no column named '{}' (NeuroSim looks up output, mean and std)", name));
+        return static_cast<std::size_t>(it - header.begin());
+    };
+    column("output");
+    const std::size_t mean_col = column("mean"), std_col = column("std");
+    if (lines.size() - 1 != rows)
+        throw Error(fmt::format("csv: {} data rows, NeuroSim indexes partial sums 0 .. {} ({} rows)", lines.size() - 1,
+                                rows - 1, rows));
+    NeuroSimCsvCheck check;
+    double previous_mean = -std::numeric_limits<double>::infinity();
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        const std::vector<std::string> fields = split(lines[i]);
+        if (fields.size() != header.size())
+            throw Error(fmt::format("csv line {}: {} fields, the header has {}", i + 1, fields.size(), header.size()));
+        std::vector<double> values;
+        for (std::size_t c = 0; c < fields.size(); ++c) {
+            const std::string& f = fields[c];
+            double v = 0;
+            const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+            if (f.empty() || ec != std::errc() || end != f.data() + f.size() || !std::isfinite(v))
+                throw Error(fmt::format("csv line {}, column {}: '{}' is not a finite number", i + 1, header[c], f));
+            values.push_back(v);
+        }
+        const double mean = values[mean_col], sd = values[std_col];
+        if (mean < previous_mean)
+            throw Error(fmt::format("csv line {}: mean {} is below the previous row's {}", i + 1, mean, previous_mean));
+        if (sd < 0) throw Error(fmt::format("csv line {}: std {} is negative", i + 1, sd));
+        previous_mean = mean;
+        check.max_std = std::max(check.max_std, sd);
+    }
+    check.rows = rows;
+    return check;
 }
 
 namespace {

@@ -8,16 +8,25 @@ namespace nladc {
 
 namespace {
 
-ExportCheck read_back(const AdcModel&, const std::string& text, const std::string&)
+ExportCheck read_back(const AdcModel&, const std::string& text, const ExportOptions&)
 {
     // The reader accepts what the writer wrote.
     const AdcModel back = adc_model_from_json(io::Json::parse(text), "the exported JSON model");
     return {fmt::format("read back: {} thresholds", back.mean.size()), -1, 0};
 }
 
-ExportCheck simulate(const AdcModel& model, const std::string& text, const std::string& name)
+ExportCheck neurosim_contract(const AdcModel& model, const std::string& text, const ExportOptions&)
 {
-    const SpiceModelCheck c = check_spice_model(model, text, name);
+    // NeuroSim indexes the table by the ideal partial sum 0 .. 2^bits: one row more than codes.
+    const NeuroSimCsvCheck c = check_neurosim_csv(text, model.target.levels.size() + 1);
+    return {fmt::format("NeuroSim reader contract: {} rows (partial sums 0..{}), mean non-decreasing, std >= 0", c.rows,
+                        c.rows - 1),
+            -1, 0};
+}
+
+ExportCheck simulate(const AdcModel& model, const std::string& text, const ExportOptions& options)
+{
+    const SpiceModelCheck c = check_spice_model(model, text, options.name);
     if (c.max_error_lsb > kSpiceModelToleranceLsb)
         throw Error(fmt::format("the exported model misses its thresholds by {:.4f} LSB (> {:g})", c.max_error_lsb,
                                 kSpiceModelToleranceLsb));
@@ -25,8 +34,13 @@ ExportCheck simulate(const AdcModel& model, const std::string& text, const std::
             c.sweep_step_lsb};
 }
 
-std::string write_json(const AdcModel& model, const std::string&) { return model_json(model); }
-std::string write_csv(const AdcModel& model, const std::string&) { return model_csv(model); }
+std::string write_json(const AdcModel& model, const ExportOptions&) { return model_json(model); }
+std::string write_csv(const AdcModel& model, const ExportOptions& options) { return model_csv(model, options); }
+std::string write_spice(const AdcModel& model, const ExportOptions& options) { return model_spice(model, options.name); }
+std::string write_veriloga(const AdcModel& model, const ExportOptions& options)
+{
+    return model_veriloga(model, options.name);
+}
 
 }  // namespace
 
@@ -34,9 +48,10 @@ const std::vector<ExportFormatInfo>& export_formats()
 {
     static const std::vector<ExportFormatInfo> formats = {
         {ExportFormat::json, "json", "adc_model.json", write_json, read_back, "nladc-adc-model JSON"},
-        {ExportFormat::csv, "csv", "adc_model.csv", write_csv, nullptr, "NeuroSim `output,mean,std` per code"},
-        {ExportFormat::spice, "spice", "adc_model.sp", model_spice, simulate, "ngspice subcircuit"},
-        {ExportFormat::veriloga, "veriloga", "adc_model.va", model_veriloga, nullptr,
+        {ExportFormat::csv, "csv", "adc_model.csv", write_csv, neurosim_contract,
+         "DNN+NeuroSim V1.5 output-noise table: ADC output mean, std per partial sum 0..2^bits"},
+        {ExportFormat::spice, "spice", "adc_model.sp", write_spice, simulate, "ngspice subcircuit"},
+        {ExportFormat::veriloga, "veriloga", "adc_model.va", write_veriloga, nullptr,
          "module `nladc_adc(in, code, level)`"},
     };
     return formats;

@@ -1,5 +1,5 @@
 // `nladc characterize` on a Monte Carlo study and `nladc export` in every format, each
-// exported model loaded back (JSON reader, CSV parse, ngspice, admsXml) and checked.
+// exported model loaded back (JSON reader, CSV parse and NeuroSim contract, ngspice, admsXml) and checked.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -112,21 +112,41 @@ TEST_CASE("characterize + export: every format carries the Monte Carlo mean thre
         CHECK(model.code(model.target.hi + 10 * lsb) == 15);
         CHECK(model.energy_J > 0);
     }
-    SECTION("csv: output,mean,std per code")
+    SECTION("csv: NeuroSim's table, partial sums 0..16, --check and --partial-sum-scale")
     {
         const fs::path file = c.dir / "model.csv";
-        REQUIRE(run_cli({"export", "--from", c.characterization.string(), "--format", "csv", "--out", file.string()})
-                    .exit_code == 0);
+        const auto r = run_cli({"export", "--from", c.characterization.string(), "--format", "csv", "--check", "--out",
+                                file.string()});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.find("NeuroSim reader contract: 17 rows") != std::string::npos);
         const auto rows = test::parse_csv(test::slurp(file));
-        REQUIRE(rows.size() == 17);
-        CHECK(rows[0] == std::vector<std::string>{"output", "mean", "std"});
+        REQUIRE(rows.size() == 18);  // header + partial sums 0..16
+        CHECK(rows[0] == std::vector<std::string>{"partial_sum", "input", "output", "mean", "std"});
         const AdcModel model = model_from_characterization(c.characterization);
-        for (std::size_t code = 1; code < 16; ++code) {
-            REQUIRE(rows[code + 1].size() == 3);
-            CHECK_THAT(std::stod(rows[code + 1][0]), WithinRel(model.target.levels[code], 1e-12));
-            CHECK_THAT(std::stod(rows[code + 1][1]), WithinRel(means[code - 1], 1e-9));
-            CHECK_THAT(std::stod(rows[code + 1][2]), WithinRel(model.sigma[code - 1], 1e-9));
+        const double lsb = model.target.lsb();
+        CHECK(r.out.find(fmt::format("partial sum i is the input i * {:g}", lsb)) != std::string::npos);
+        const auto table = partial_sum_table(model, lsb);
+        for (std::size_t i = 0; i <= 16; ++i) {
+            REQUIRE(rows[i + 1].size() == 5);
+            CHECK(std::stoi(rows[i + 1][0]) == static_cast<int>(i));
+            CHECK_THAT(std::stod(rows[i + 1][1]), WithinRel(static_cast<double>(i) * lsb, 1e-15));
+            CHECK_THAT(std::stod(rows[i + 1][2]), WithinRel(model.output(static_cast<double>(i) * lsb) / lsb, 1e-15));
+            CHECK(std::stod(rows[i + 1][3]) == table[i].mean);
+            CHECK(std::stod(rows[i + 1][4]) == table[i].stddev);
         }
+        // A linear-ish ADC maps partial sum i near i counts; the table is in counts.
+        CHECK(std::stod(rows[17][3]) > 14);
+        CHECK(std::stod(rows[17][3]) <= 16);
+
+        const fs::path scaled = c.dir / "scaled.csv";
+        REQUIRE(run_cli({"export", "--from", c.characterization.string(), "--format", "csv", "--partial-sum-scale",
+                         fmt::format("{}", 2 * lsb), "--out", scaled.string()})
+                    .exit_code == 0);
+        const auto rows2 = test::parse_csv(test::slurp(scaled));
+        REQUIRE(rows2.size() == 18);
+        CHECK_THAT(std::stod(rows2[9][1]), WithinRel(16 * lsb, 1e-15));  // partial sum 8 is the input 8 * 2 LSB
+        CHECK(std::stod(rows2[9][3]) == partial_sum_table(model, 2 * lsb)[8].mean);
     }
     SECTION("spice: --check, and an independent ngspice operating-point run around each threshold")
     {
@@ -237,14 +257,24 @@ TEST_CASE("characterize and export refuse mismatched or missing inputs", "[cli][
         CHECK(r.err.find("characterization.json") != std::string::npos);
         CHECK_FALSE(fs::exists(c.dir / "never.json"));
     }
-    SECTION("unknown format, --check on a non-SPICE format")
+    SECTION("unknown format, --check on a format without one, a bad or misplaced --partial-sum-scale")
     {
         CHECK(run_cli({"export", "--from", c.characterization.string(), "--format", "ibis", "--out",
                        (c.dir / "never").string()})
                   .exit_code == 2);
-        CHECK(run_cli({"export", "--from", c.characterization.string(), "--format", "csv", "--check", "--out",
+        CHECK(run_cli({"export", "--from", c.characterization.string(), "--format", "veriloga", "--check", "--out",
                        (c.dir / "never").string()})
                   .exit_code == 2);
+        for (const char* scale : {"0", "-0.5", "inf", "nan"}) {
+            const auto r = run_cli({"export", "--from", c.characterization.string(), "--format", "csv",
+                                    "--partial-sum-scale", scale, "--out", (c.dir / "never").string()});
+            INFO(scale << ": " << r.err);
+            CHECK(r.exit_code == 2);
+        }
+        const auto r = run_cli({"export", "--from", c.characterization.string(), "--format", "json",
+                                "--partial-sum-scale", "0.5", "--out", (c.dir / "never").string()});
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("only the csv format") != std::string::npos);
         CHECK_FALSE(fs::exists(c.dir / "never"));
     }
     SECTION("an edited model JSON is rejected naming the key")

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "../support.hpp"
+#include "nladc/core/error.hpp"
 #include "nladc/export/export.hpp"
 
 using namespace nladc;
@@ -90,8 +91,128 @@ TEST_CASE("export: code() and the SPICE staircase agree, unreachable thresholds 
     }
 }
 
-TEST_CASE("export: CSV rows are output,mean,std per code", "[export]")
+namespace {
+
+double phi(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+/// A 1-bit model over [0, 2] (LSB 1): levels 0.5 and 1.5, one threshold N(mu, sigma).
+AdcModel one_threshold_model(double mu, double sigma)
 {
-    const AdcModel m = two_bit_model();
-    CHECK(model_csv(m) == "output,mean,std\n0,0,0\n1.25,0.7,0.05\n2.5,1.9,0.04\n4,3.2,0.06\n");
+    AdcModel m = two_bit_model();
+    m.target.bits = 1;
+    m.target.lo = 0;
+    m.target.hi = 2;
+    m.target.levels = {0.5, 1.5};
+    m.target.thresholds = {1.0};
+    m.measured = {mu};
+    m.mean = {mu};
+    m.sigma = {sigma};
+    m.inl_lsb = {mu - 1.0};
+    m.dnl = {};
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("export: CSV is NeuroSim's table, one row per partial sum 0..2^bits", "[export]")
+{
+    SECTION("one threshold: the analytic normal case")
+    {
+        const double mu = 1.1, sigma = 0.2, l0 = 0.5, l1 = 1.5;
+        const AdcModel m = one_threshold_model(mu, sigma);
+        for (const double scale : {1.0, 0.5}) {
+            INFO("scale " << scale);
+            const auto rows = partial_sum_table(m, scale);
+            REQUIRE(rows.size() == 3);
+            for (std::size_t i = 0; i < 3; ++i) {
+                const double x = static_cast<double>(i) * scale, p = phi((x - mu) / sigma);
+                CHECK(rows[i].partial_sum == static_cast<int>(i));
+                CHECK(rows[i].input == x);
+                CHECK_THAT(rows[i].mean, WithinAbs((l0 + (l1 - l0) * p) / scale, 1e-14));
+                CHECK_THAT(rows[i].stddev, WithinAbs((l1 - l0) * std::sqrt(p * (1 - p)) / scale, 1e-14));
+                CHECK(rows[i].output == (x > mu ? l1 : l0) / scale);
+            }
+        }
+        // The default scale is the LSB, (hi - lo) / 2^bits = 1; the option overrides it.
+        CHECK(partial_sum_scale(m, {}) == 1.0);
+        CHECK(partial_sum_scale(m, {"x", 0.25}) == 0.25);
+        CHECK_THROWS_AS(partial_sum_scale(m, {"x", 0.0}), Error);
+        CHECK_THROWS_AS(partial_sum_scale(m, {"x", -1.0}), Error);
+    }
+    SECTION("three thresholds: against a brute-force sum over which thresholds lie below x")
+    {
+        AdcModel m = two_bit_model();
+        m.sigma = {0.5, 0.7, 0.6};  // wide enough that every row mixes several codes
+        const auto rows = partial_sum_table(m, m.target.lsb());
+        REQUIRE(rows.size() == 5);
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const double x = static_cast<double>(i);
+            double mean = 0, square = 0;
+            for (unsigned below = 0; below < 8; ++below) {  // bit k: threshold k lies below x
+                double p = 1;
+                int code = 0;
+                for (int k = 0; k < 3; ++k) {
+                    const double pk = phi((x - m.mean[k]) / m.sigma[k]);
+                    const bool is_below = (below >> k) & 1u;
+                    p *= is_below ? pk : 1 - pk;
+                    code += is_below;
+                }
+                mean += p * m.target.levels[code];
+                square += p * m.target.levels[code] * m.target.levels[code];
+            }
+            CHECK_THAT(rows[i].mean, WithinAbs(mean, 1e-12));
+            CHECK_THAT(rows[i].stddev, WithinAbs(std::sqrt(square - mean * mean), 1e-7));
+            if (i) CHECK(rows[i].mean >= rows[i - 1].mean);
+        }
+    }
+    SECTION("fixed thresholds: an input on one takes the lower code; unreachable ones never count")
+    {
+        AdcModel m = two_bit_model();
+        m.mean = {1.0, 2.0, std::numeric_limits<double>::infinity()};
+        m.sigma = {0.0, 0.0, 0.3};
+        const auto rows = partial_sum_table(m, 1.0);
+        const std::vector<double> expected = {0.0, 0.0, 1.25, 2.5, 2.5};
+        REQUIRE(rows.size() == 5);
+        for (std::size_t i = 0; i < 5; ++i) {
+            CHECK(rows[i].mean == expected[i]);
+            CHECK(rows[i].stddev == 0);
+            CHECK(rows[i].output == expected[i]);
+        }
+    }
+    SECTION("the text: header, rows, round-trip numbers and NeuroSim's contract")
+    {
+        const AdcModel m = two_bit_model();
+        const std::string text = model_csv(m);
+        const auto rows = test::parse_csv(text);
+        REQUIRE(rows.size() == 6);  // header + partial sums 0..4
+        CHECK(rows[0] == std::vector<std::string>{"partial_sum", "input", "output", "mean", "std"});
+        const auto table = partial_sum_table(m, 1.0);
+        for (std::size_t i = 0; i < table.size(); ++i) {
+            REQUIRE(rows[i + 1].size() == 5);
+            CHECK(rows[i + 1][0] == std::to_string(i));
+            CHECK(std::stod(rows[i + 1][3]) == table[i].mean);  // shortest round-trip text
+            CHECK(std::stod(rows[i + 1][4]) == table[i].stddev);
+        }
+        CHECK(model_csv(m, {"x", 0.5}).find("\n4,2,") != std::string::npos);  // partial sum 4 is the input 2
+        const NeuroSimCsvCheck check = check_neurosim_csv(text, 5);
+        CHECK(check.rows == 5);
+        CHECK(check.max_std > 0);
+        CHECK(export_format(ExportFormat::csv).check(m, text, {}).verdict.find("5 rows") != std::string::npos);
+    }
+    SECTION("the check rejects what NeuroSim's reader would misread")
+    {
+        const std::string good = "output,mean,std\n0,0,0\n1,1,0.1\n2,2,0\n";
+        CHECK(check_neurosim_csv(good, 3).rows == 3);
+        CHECK(check_neurosim_csv("x,std,mean,output\n7,0,0,0\n7,0.1,1,1\n7,0,2,2\n", 3).rows == 3);  // by name
+        CHECK_THROWS_WITH(check_neurosim_csv("output,mean\n0,0\n1,1\n2,2\n", 3), Catch::Contains("'std'"));
+        CHECK_THROWS_WITH(check_neurosim_csv(good, 4), Catch::Contains("3 data rows"));
+        CHECK_THROWS_WITH(check_neurosim_csv("output,mean,std\n0,0,0\n1,1,0.1\n2,0.5,0\n", 3),
+                          Catch::Contains("below the previous"));
+        CHECK_THROWS_WITH(check_neurosim_csv("output,mean,std\n0,0,0\n1,1,-0.1\n2,2,0\n", 3),
+                          Catch::Contains("negative"));
+        CHECK_THROWS_WITH(check_neurosim_csv("output,mean,std\n# note\n1,1,0.1\n2,2,0\n", 3),
+                          Catch::Contains("line 2"));
+        CHECK_THROWS_WITH(check_neurosim_csv("output,mean,std\n0,0,0\n1,nan,0.1\n2,2,0\n", 3),
+                          Catch::Contains("not a finite number"));
+    }
 }

@@ -3,8 +3,9 @@
 // output directory (docs/export.md):
 //   json      "nladc-adc-model" v1 (documents/adc_model.hpp): level set, target/measured
 //             thresholds with mean and sigma, INL/DNL, conditions, seed, nladc version
-//   csv       per code `output,mean,std` (NeuroSim-style lookup: the output level and the
-//             mean and sigma of the transition level into that code)
+//   csv       DNN+NeuroSim V1.5's ADC output-noise table (`--output_noise -1
+//             --output_noise_file`): row i is the ideal partial sum i = 0 .. 2^b, with
+//             the mean and sigma of the ADC output for it, in partial-sum counts
 //   spice     ngspice subcircuit: B-source staircase, code and level outputs
 //   veriloga  Verilog-A module for commercial simulators (not simulable in ngspice 39)
 //
@@ -12,6 +13,7 @@
 // characterization aggregated a study, else the nominal chip's (bisection).
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +25,43 @@ namespace nladc {
 /// Reads DIR/characterization.json. Throws InputError naming the file and key.
 AdcModel model_from_characterization(const std::filesystem::path& dir);
 
-std::string model_csv(const AdcModel& model);
+/// What a writer needs besides the model; every field has a default.
+struct ExportOptions {
+    std::string name = "nladc_adc";  ///< spice, veriloga: subcircuit / module name
+    /// csv: input units per partial-sum count (partial sum i is the input i * scale);
+    /// empty: the level set's LSB, (hi - lo) / 2^bits.
+    std::optional<double> partial_sum_scale;
+};
+
+/// The csv's scale: options.partial_sum_scale or the level set's LSB. Throws Error when
+/// it is not a positive finite number.
+double partial_sum_scale(const AdcModel& model, const ExportOptions& options);
+
+/// One row of the NeuroSim table: the ADC's output for the ideal partial sum i, whose
+/// input is x = i * scale. With the thresholds independent normals N(mean[k], sigma[k])
+/// (sigma 0: fixed) and code(x) = #{k : t_k < x}, the output level(code(x)) / scale has
+/// mean `mean` and standard deviation `stddev`, computed exactly (Poisson-binomial code
+/// distribution); `output` is the nominal chip's level(code(x)) / scale.
+struct PartialSumRow {
+    int partial_sum = 0;
+    double input = 0, output = 0, mean = 0, stddev = 0;
+};
+/// Partial sums 0 .. 2^bits (one more row than codes); `mean` never decreases.
+std::vector<PartialSumRow> partial_sum_table(const AdcModel& model, double scale);
+
+/// `partial_sum,input,output,mean,std`, one row per partial_sum_table() row.
+std::string model_csv(const AdcModel& model, const ExportOptions& options = {});
+
+/// What check_neurosim_csv() read.
+struct NeuroSimCsvCheck {
+    std::size_t rows = 0;  ///< data rows (partial sums 0 .. rows - 1)
+    double max_std = 0;    ///< the largest `std`
+};
+/// Reads csv text back the way DNN+NeuroSim V1.5's reader does (a header row naming
+/// `output`, `mean` and `std`, looked up by name; then one number per column and row, no
+/// comments or blank lines) and checks the contract: exactly `rows` data rows, every value
+/// finite, `mean` non-decreasing, `std` >= 0. Throws Error naming the line.
+NeuroSimCsvCheck check_neurosim_csv(const std::string& text, std::size_t rows);
 
 /// `.subckt <name> in code level params: in_per_unit=1`: v(in) / in_per_unit is the
 /// input in the level set's units; v(code) = 0 .. L-1; v(level) = the output level.
@@ -60,9 +98,9 @@ struct ExportFormatInfo {
     ExportFormat format;
     std::string_view name;       ///< as on the command line and in flow configs
     std::string_view file_name;  ///< the flow's file
-    std::string (*write)(const AdcModel& model, const std::string& name);
+    std::string (*write)(const AdcModel& model, const ExportOptions& options);
     /// Checks the model's text before it is written; throws Error when it misses.
-    ExportCheck (*check)(const AdcModel& model, const std::string& text, const std::string& name);
+    ExportCheck (*check)(const AdcModel& model, const std::string& text, const ExportOptions& options);
     std::string_view description;
 };
 

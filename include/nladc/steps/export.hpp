@@ -1,6 +1,7 @@
 #pragma once
 // Step `export`: a characterized ADC model written in one format (export/export.hpp's
-// table), then checked the format's way (SPICE: an ngspice DC sweep; JSON: read back).
+// table), then checked the format's way (SPICE: an ngspice DC sweep; JSON: read back;
+// CSV: read back as DNN+NeuroSim V1.5 reads it).
 
 #include <optional>
 #include <string>
@@ -14,7 +15,9 @@ struct ExportRequest {
     ExportFormat format = ExportFormat::json;
     std::string out;
     std::string name = "nladc_adc";  ///< subcircuit / module name: letters, digits, '_'
-    bool check = false;              ///< run the format's check (UsageError if it has none)
+    /// csv only (UsageError otherwise): input units per partial-sum count; empty: the LSB.
+    std::optional<double> partial_sum_scale;
+    bool check = false;  ///< run the format's check (UsageError if it has none)
 };
 
 struct ExportResult {
@@ -33,6 +36,6 @@ struct ExportedFile {
     std::string check;  ///< the check's verdict, or the format's description
 };
 std::vector<ExportedFile> export_all(const AdcModel& model, const std::vector<ExportFormat>& formats,
-                                     const std::filesystem::path& dir);
+                                     const std::filesystem::path& dir, const ExportOptions& options = {});
 
 }  // namespace nladc::steps
