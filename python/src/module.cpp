@@ -47,6 +47,11 @@ py::array lookup(const py::array& values, const py::handle& thresholds_in, const
     if (!levels.empty() && levels.size() != thresholds.size() + 1)
         throw py::value_error("lookup: " + std::to_string(levels.size()) + " levels for " +
                               std::to_string(thresholds.size()) + " thresholds (need one more level than thresholds)");
+    for (std::size_t k = 1; k < thresholds.size(); ++k)
+        if (!(thresholds[k - 1] <= thresholds[k]))
+            throw py::value_error("lookup: thresholds[" + std::to_string(k) + "] = " + std::to_string(thresholds[k]) +
+                                  " is below thresholds[" + std::to_string(k - 1) + "] = " +
+                                  std::to_string(thresholds[k - 1]) + " (thresholds must be ascending)");
     const LookupTable table{thresholds, levels};
     auto run = [&](auto typed) -> py::array {
         using T = typename decltype(typed)::value_type;

@@ -137,5 +137,7 @@ def test_lookup_is_exact_and_reports_nan(rng):
     bad[123_456] = np.nan
     with pytest.raises(ValueError, match="values: element 123456: is NaN"):
         nladc.lookup(bad, thresholds)
+    with pytest.raises(ValueError, match="thresholds must be ascending"):
+        nladc.lookup(x, thresholds[::-1])
     with pytest.raises(ValueError, match="10 levels for 63 thresholds"):
         nladc.lookup(x, thresholds, levels[:10])
