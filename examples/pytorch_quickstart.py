@@ -70,12 +70,14 @@ order = torch.randperm(len(train_x), generator=generator)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 loss_fn = nn.CrossEntropyLoss()
 model.train()
+train_start = time.perf_counter()
 for i in range(0, len(order), BATCH):
     index = order[i:i + BATCH]
     optimizer.zero_grad()
     loss_fn(model(train_x[index]), train_y[index]).backward()
     optimizer.step()
-print(f"trained 1 epoch in {time.perf_counter() - start:.1f} s")
+steps = (len(order) + BATCH - 1) // BATCH
+print(f"trained 1 epoch ({steps} steps of {BATCH} images) in {time.perf_counter() - train_start:.1f} s")
 
 
 def accuracy(net: nn.Module) -> float:
