@@ -18,6 +18,7 @@ by `nladc` loads here, and what this package saves the CLI reads. Units are the 
 from ._core import (
     ADCModel,
     Adc,
+    Calibration,
     Design,
     LevelSet,
     __version__,
@@ -34,6 +35,7 @@ METHODS = ("linear", "lloyd-max", "cdf", "kmeans", "bs-kmq")
 __all__ = [
     "ADCModel",
     "Adc",
+    "Calibration",
     "Design",
     "LevelSet",
     "METHODS",

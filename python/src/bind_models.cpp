@@ -4,6 +4,9 @@
 
 #include "convert.hpp"
 #include "nladc/documents/adc_model.hpp"
+#include "nladc/documents/calibration_file.hpp"
+#include "nladc/export/export.hpp"
+#include "nladc/io/atomic_file.hpp"
 
 namespace nladc::python {
 
@@ -16,6 +19,11 @@ their chip-to-chip sigma, INL/DNL, energy and latency.
 convert(x) gives code = number of model thresholds strictly below x, the comparator
 convention the exported SPICE and Verilog-A models implement.)")
         .def_static("load", &read_adc_model, py::arg("path"), "Reads and validates an exported JSON model.")
+        .def_static("from_characterization", &model_from_characterization, py::arg("directory"),
+                    "The model of an `nladc characterize` output directory (what `nladc export` exports).")
+        .def("save", [](const AdcModel& a, const py::handle& path) {
+                 io::write_file_atomic(path_of(path, "path"), model_json(a));
+             }, py::arg("path"), "Writes the model as `nladc export --format json` does (atomically).")
         .def_property_readonly("bits", [](const AdcModel& a) { return a.target.bits; })
         .def_property_readonly("lo", [](const AdcModel& a) { return a.target.lo; })
         .def_property_readonly("hi", [](const AdcModel& a) { return a.target.hi; })
@@ -49,6 +57,19 @@ convention the exported SPICE and Verilog-A models implement.)")
         .def("__repr__", [](const AdcModel& a) {
             return fmt::format("ADCModel({} bits, {}, {})", a.target.bits, a.target.method, a.source);
         });
+
+    py::class_<CalibrationParams>(m, "Calibration", R"(Calibrated behavioral parameters (`nladc calibrate`'s calibrated.json): the block
+parameters measured in SPICE (technology keys, SI values) and the global corrections
+fitted on top. Pass the file to Adc(design, calibration=path) to use it.)")
+        .def_static("load", &io::read_calibration, py::arg("path"), "Reads and validates a calibrated.json.")
+        .def_property_readonly("parameters", [](const CalibrationParams& c) {
+            return py::module_::import("json").attr("loads")(io::calibration_params_to_json(c).dump());
+        }, "The fitted corrections {name: value} (offset_V, gain_error, ...), SI units.")
+        .def_property_readonly("block_parameters", [](const CalibrationParams& c) {
+            py::dict d;
+            for (const auto& [key, value] : c.block_parameters) d[py::str(key)] = value;
+            return d;
+        }, "Technology keys measured on the block testbenches, SI units.");
 }
 
 }  // namespace nladc::python

@@ -117,6 +117,22 @@ def test_adc_model_codes_equal_the_exported_thresholds(workdir, cli, rng):
     assert np.array_equal(model.convert(x32), np.searchsorted(from_json, x32.astype(np.float64), side="left"))
     assert np.array_equal(model.output(x), model.levels[expected])
     assert model.bits == 4 and model.sigma.shape == (15,)
+    # The same model straight from the characterization, saved byte for byte as the CLI exports it.
+    again = workdir / "again.json"
+    nladc.ADCModel.from_characterization(CHARACTERIZED).save(again)
+    assert again.read_text() == model_json.read_text()
+
+
+def test_calibration_loads_and_changes_the_conversion(design_file, workdir):
+    calibrated = SOURCE / "characterization" / "default" / "calibration" / "calibrated.json"
+    calibration = nladc.Calibration.load(calibrated)
+    assert "offset_V" in calibration.parameters and calibration.block_parameters
+    default_design = SOURCE / "characterization" / "default" / "mapping" / "design.json"
+    plain = nladc.Adc(default_design).transition_levels()
+    with_calibration = nladc.Adc(default_design, calibration=calibrated).transition_levels()
+    assert plain.shape == with_calibration.shape and not np.array_equal(plain, with_calibration)
+    with pytest.raises(FileNotFoundError, match="nosuch.json"):
+        nladc.Calibration.load(workdir / "nosuch.json")
 
 
 def test_lookup_is_exact_and_reports_nan(rng):
