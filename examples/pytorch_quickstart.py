@@ -5,8 +5,8 @@
 
 Trains a small CNN for one epoch (Adam), then replaces its ReLUs by 3-bit NL-ADCs
 designed on 10 training batches (linear and BS-KMQ levels), and evaluates the float
-network, both ADC networks and five Monte Carlo chips of the BS-KMQ one on the 10 000
-test images. Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist;
+network, both ADC networks and five Monte Carlo chips of each on the 10 000 test images
+(the BS-KMQ chips also with the replica steps compensated for the nominal circuit). Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist;
 NLADC_FASHION_MNIST overrides the directory). NLADC_QUICKSTART_FAST=1 shrinks the run
 (2 000 training and 1 000 test images) for the test suite. Seeded: the same machine
 prints the same accuracies (the wall time aside). docs/python-torch.md explains it.
@@ -122,13 +122,37 @@ totals = description["totals"]
 print(f"network: {totals['macs_per_inference']} MACs and {totals['adc_conversions_per_inference']} NL-ADC "
       "conversions per image")
 
+
+
+def chip_accuracies(net: nn.Module) -> list:
+    values = []
+    for i in range(CHIPS):
+        with nt.chip(net, i):
+            values.append(accuracy(net))
+    return values
+
+
+def summary(values: list) -> str:
+    return (f"mean {np.mean(values):.4f} ± {np.std(values, ddof=1):.4f} (sample std; "
+            + " ".join(f"{v:.4f}" for v in values) + ")")
+
+
+# Monte Carlo chips of the converters (the MAC arrays stay ideal), default technology.
 nt.sample_chips(bskmq, None, n=CHIPS, seed=1)
-chip_accuracies = []
-for i in range(CHIPS):
-    with nt.chip(bskmq, i):
-        chip_accuracies.append(accuracy(bskmq))
-    print(f"bs-kmq chip {i} accuracy: {chip_accuracies[-1]:.4f}")
-print(f"bs-kmq {CHIPS} chips: mean {np.mean(chip_accuracies):.4f} ± {np.std(chip_accuracies, ddof=1):.4f} "
-      f"(sample std)")
+accuracies = chip_accuracies(bskmq)
+for i, value in enumerate(accuracies):
+    print(f"bs-kmq chip {i} accuracy: {value:.4f}")
+print(f"bs-kmq {CHIPS} chips: {summary(accuracies)}")
+# The chips inherit the uncompensated nominal circuit's systematic threshold error.
+first = bskmq[1]
+print(f"  layer 1 thresholds: designed {' '.join(f'{t:.3g}' for t in first.thresholds.tolist())}; "
+      f"chip mean {' '.join(f'{t:.3g}' for t in first.chip_thresholds.mean(0).tolist())}")
+# Pre-distorting the replica steps for the nominal circuit (map_levels compensate=True).
+nt.sample_chips(bskmq, None, n=CHIPS, seed=1, compensate=True)
+print(f"bs-kmq {CHIPS} chips, compensated mapping: {summary(chip_accuracies(bskmq))}")
+linear = results["linear"]
+nt.sample_chips(linear, None, n=CHIPS, seed=1)
+print(f"linear {CHIPS} chips: {summary(chip_accuracies(linear))}")
+print(f"  linear layer 1 with compensate=True: {linear[1].design(compensate=True).notes[-1]}")
 print(f"nladc {nladc.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads")
 print(f"wall time: {time.perf_counter() - start:.1f} s")

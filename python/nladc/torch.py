@@ -673,7 +673,8 @@ def _technology_or_study(path: Optional[PathLike]) -> Tuple[Optional[str], Optio
 
 
 def sample_chips(model: nn.Module, technology_or_study: Optional[PathLike] = None, n: int = 5, seed: int = 1, *,
-                 trimmed: bool = False, threads: int = 0) -> nn.Module:
+                 compensate: bool = False, rows: Optional[int] = None, trimmed: bool = False,
+                 threads: int = 0) -> nn.Module:
     """Draws n Monte Carlo chips of every NLADC layer and stores their thresholds.
 
     For each layer: design = nladc.map_levels(layer.levelset(), technology) (the default
@@ -683,8 +684,12 @@ def sample_chips(model: nn.Module, technology_or_study: Optional[PathLike] = Non
     technology JSON, or a study JSON ("format": "nladc-study"; its design key is
     replaced by the layer's design). Every layer uses the same seed, so chip i of two
     layers draws from the same streams (their variations are correlated, not
-    independent). trimmed: the thresholds after the study's trim. The chip selection is
-    reset to nominal; select one with set_chip / chip(). Returns the model.
+    independent). compensate, rows: passed to map_levels (compensate pre-distorts the steps
+    for the nominal circuit's IR drop and integrators; without it the chips inherit the
+    nominal circuit's systematic threshold error, and map_levels notes when compensation
+    is impossible: layer.design(compensate=True).notes). trimmed: the thresholds after the
+    study's trim. The chip selection is reset to nominal; select one with set_chip /
+    chip(). Returns the model.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n = {n!r}: expected an int >= 1")
@@ -693,10 +698,11 @@ def sample_chips(model: nn.Module, technology_or_study: Optional[PathLike] = Non
         raise ValueError("sample_chips: the model has no NLADC layers (nladc.torch.attach first)")
     technology, study = _technology_or_study(technology_or_study)
     for name, layer in layers:
-        design = layer.design(technology)
+        design = layer.design(technology, rows=rows, compensate=compensate)
         table = _core.sample_chips(design, study, n=int(n), seed=int(seed), trimmed=trimmed, threads=threads)
         layer.set_chips(table, {"technology": technology, "study": study, "n": int(n), "seed": int(seed),
-                                "trimmed": bool(trimmed), "design_hash": design.hash})
+                                "compensate": bool(compensate), "rows": rows, "trimmed": bool(trimmed),
+                                "design_hash": design.hash})
     return model
 
 

@@ -22,8 +22,8 @@ def test_quickstart_runs_fast():
     out = run.stdout
     assert "Fashion-MNIST: 2000 training images, 1000 test images" in out
 
-    def accuracy(pattern):
-        match = re.search(pattern + r": (\d\.\d{4})", out)
+    def accuracy(pattern, separator=": "):
+        match = re.search(pattern + separator + r"(\d\.\d{4})", out)
         assert match, f"no line matching {pattern!r} in:\n{out}"
         value = float(match.group(1))
         assert 0.0 <= value <= 1.0
@@ -35,5 +35,9 @@ def test_quickstart_runs_fast():
     chips = [accuracy(f"bs-kmq chip {i} accuracy") for i in range(5)]
     match = re.search(r"bs-kmq 5 chips: mean (\d\.\d{4}) ± (\d\.\d{4})", out)
     assert match and min(chips) - 1e-4 <= float(match.group(1)) <= max(chips) + 1e-4
+    assert "layer 1 thresholds: designed" in out
+    accuracy("bs-kmq 5 chips, compensated mapping: mean", " ")
+    accuracy("linear 5 chips: mean", " ")
+    assert "linear layer 1 with compensate=True: " in out
     assert re.search(r"not converted: 9 \(Linear: .*classifier", out)
     assert re.search(r"wall time: \d+\.\d s", out)

@@ -418,6 +418,12 @@ def test_sample_chips(tmp_path):
     with pytest.raises(ValueError, match="expected 0 to 3"):
         nt.set_chip(net, 4)
 
+    # compensate (and rows) reach map_levels.
+    nt.sample_chips(net, None, n=2, seed=5, compensate=True)
+    layer = net[4]
+    expected = nladc.sample_chips(nladc.map_levels(layer.levelset(), compensate=True), n=2, seed=5)
+    assert np.array_equal(layer.chip_thresholds.numpy(), expected) and layer.chip_source["compensate"]
+
     # A study JSON is recognised by its format and passed to sample_chips.
     study = tmp_path / "study.json"
     study.write_text(json.dumps({"format": "nladc-study", "version": 2, "variation": {"v_read_sigma_rel": 0.05}}))
