@@ -682,9 +682,9 @@ def sample_chips(model: nn.Module, technology_or_study: Optional[PathLike] = Non
     layer.chip_thresholds = nladc.sample_chips(design, study, n, seed) — float64 [n, K] in
     activation units, the same Philox streams as `nladc mc`. technology_or_study: a
     technology JSON, or a study JSON ("format": "nladc-study"; its design key is
-    replaced by the layer's design). Every layer uses the same seed, so chip i of two
-    layers draws from the same streams (their variations are correlated, not
-    independent). compensate, rows: passed to map_levels (compensate pre-distorts the steps
+    replaced by the layer's design). Layer l (0, 1, ... in nladc_layers order) draws
+    with seed + l: every ADC is another circuit, so their variations are independent, and
+    layer l's chips equal nladc.sample_chips(its design, study, n, seed + l). compensate, rows: passed to map_levels (compensate pre-distorts the steps
     for the nominal circuit's IR drop and integrators; without it the chips inherit the
     nominal circuit's systematic threshold error, and map_levels notes when compensation
     is impossible: layer.design(compensate=True).notes). trimmed: the thresholds after the
@@ -697,10 +697,12 @@ def sample_chips(model: nn.Module, technology_or_study: Optional[PathLike] = Non
     if not layers:
         raise ValueError("sample_chips: the model has no NLADC layers (nladc.torch.attach first)")
     technology, study = _technology_or_study(technology_or_study)
-    for name, layer in layers:
+    for index, (name, layer) in enumerate(layers):
         design = layer.design(technology, rows=rows, compensate=compensate)
-        table = _core.sample_chips(design, study, n=int(n), seed=int(seed), trimmed=trimmed, threads=threads)
-        layer.set_chips(table, {"technology": technology, "study": study, "n": int(n), "seed": int(seed),
+        layer_seed = int(seed) + index
+        table = _core.sample_chips(design, study, n=int(n), seed=layer_seed, trimmed=trimmed, threads=threads)
+        layer.set_chips(table, {"technology": technology, "study": study, "n": int(n), "seed": layer_seed,
+                                "model_seed": int(seed),
                                 "compensate": bool(compensate), "rows": rows, "trimmed": bool(trimmed),
                                 "design_hash": design.hash})
     return model

@@ -383,13 +383,14 @@ def test_sample_chips(tmp_path):
         assert layer.chip_thresholds.dtype == torch.float64
         rows = layer.chip_thresholds
         assert not torch.equal(rows[0], rows[1])  # chips differ
-        assert layer.chip_source["seed"] == 5 and layer.chip_source["n"] == 4
-    # Chip i's thresholds are nladc.sample_chips(design, n, seed)[i] of the layer's design,
-    # the design made independently from the dumped samples.
-    for name, layer in nt.nladc_layers(net):
+    for index, (name, layer) in enumerate(nt.nladc_layers(net)):
+        assert layer.chip_source["seed"] == 5 + index and layer.chip_source["n"] == 4
+    # Chip i's thresholds are nladc.sample_chips(design, n, seed + layer index)[i] of the
+    # layer's design, the design made independently from the dumped samples.
+    for index, (name, layer) in enumerate(nt.nladc_layers(net)):
         samples = np.load(tmp_path / "acts" / f"{name}.npy")
         design = nladc.map_levels(nladc.design_levels(samples, bits=layer.bits, method="bs-kmq"))
-        expected = nladc.sample_chips(design, n=4, seed=5)
+        expected = nladc.sample_chips(design, n=4, seed=5 + index)
         assert np.array_equal(layer.chip_thresholds.numpy(), expected)
         assert layer.chip_source["design_hash"] == layer.design().hash
     # Deterministic for a seed; another seed gives other chips.
@@ -421,7 +422,7 @@ def test_sample_chips(tmp_path):
     # compensate (and rows) reach map_levels.
     nt.sample_chips(net, None, n=2, seed=5, compensate=True)
     layer = net[4]
-    expected = nladc.sample_chips(nladc.map_levels(layer.levelset(), compensate=True), n=2, seed=5)
+    expected = nladc.sample_chips(nladc.map_levels(layer.levelset(), compensate=True), n=2, seed=5 + 1)
     assert np.array_equal(layer.chip_thresholds.numpy(), expected) and layer.chip_source["compensate"]
 
     # A study JSON is recognised by its format and passed to sample_chips.
