@@ -112,6 +112,14 @@ CompensationResult compensate_mapping(const LevelSet& levels, const Technology& 
             }
         }
         if (!result.stopped.empty()) break;
+        // The ratio update assumes gain-like errors; where an offset dominates (a low
+        // threshold realized near or below zero) it over-corrects the low steps out of
+        // order. Then move every threshold by its error instead, which an offset needs.
+        if (!std::is_sorted(proposal.begin(), proposal.end())) {
+            for (std::size_t k = 0; k < proposal.size(); ++k)
+                proposal[k] = std::max(accepted[k] + (levels.thresholds[k] - result.model_thresholds[k]),
+                                       1e-3 * levels.lsb());
+        }
         bool improved = false;
         for (double damping : {1.0, 0.5, 0.25, 0.125}) {
             std::vector<double> trial = accepted;

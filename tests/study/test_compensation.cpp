@@ -62,3 +62,24 @@ TEST_CASE("compensation against an ideal circuit changes nothing", "[study][mapp
     CHECK(max_abs(r.before_lsb) <= 0.005);
     CHECK(r.design.realized_thresholds == map_levels(set, Technology{}, {}).realized_thresholds);
 }
+
+TEST_CASE("compensation of a linear set whose low thresholds the circuit pulls below zero", "[study][mapping]")
+{
+    // A 3-bit linear set: the nominal circuit realizes every threshold about 1 LSB low, the
+    // first one below zero. The ratio update would reorder the low steps; the offset
+    // update must take over and converge (it used to stop with "no longer a valid level set").
+    LevelSet set;
+    set.bits = 3;
+    set.lo = 0;
+    set.hi = 6;
+    for (int k = 0; k < 8; ++k) set.levels.push_back(6.0 * k / 7.0);
+    set.thresholds = midpoint_thresholds(set.levels);
+    set.method = "linear";
+    const CompensationResult r = compensate_mapping(set, Technology{}, {});
+    CHECK(max_abs(r.before_lsb) > 1.0);
+    CHECK(r.stopped.empty());
+    CHECK(max_abs(r.after_lsb) <= 0.01);
+    const ReplicaDesign& d = r.design;
+    const std::vector<double> t = BehavioralAdc(d, d.tech, nominal_chip(d, d.tech)).transition_levels(set.lsb() * 1e-7);
+    for (std::size_t k = 0; k < t.size(); ++k) CHECK(std::abs(t[k] - set.thresholds[k]) / set.lsb() <= 0.01);
+}
