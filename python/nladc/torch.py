@@ -673,7 +673,7 @@ def _technology_or_study(path: Optional[PathLike]) -> Tuple[Optional[str], Optio
 
 
 def sample_chips(model: nn.Module, technology_or_study: Optional[PathLike] = None, n: int = 5, seed: int = 1, *,
-                 compensate: bool = False, rows: Optional[int] = None, trimmed: bool = False,
+                 compensate: bool = True, rows: Optional[int] = None, trimmed: bool = False,
                  threads: int = 0) -> nn.Module:
     """Draws n Monte Carlo chips of every NLADC layer and stores their thresholds.
 
@@ -684,10 +684,11 @@ def sample_chips(model: nn.Module, technology_or_study: Optional[PathLike] = Non
     technology JSON, or a study JSON ("format": "nladc-study"; its design key is
     replaced by the layer's design). Layer l (0, 1, ... in nladc_layers order) draws
     with seed + l: every ADC is another circuit, so their variations are independent, and
-    layer l's chips equal nladc.sample_chips(its design, study, n, seed + l). compensate, rows: passed to map_levels (compensate pre-distorts the steps
-    for the nominal circuit's IR drop and integrators; without it the chips inherit the
-    nominal circuit's systematic threshold error, and map_levels notes when compensation
-    is impossible: layer.design(compensate=True).notes). trimmed: the thresholds after the
+    layer l's chips equal nladc.sample_chips(its design, study, n, seed + l). compensate, rows: passed to map_levels. compensate (default True, as the
+    flow maps) pre-distorts the replica steps for the nominal circuit's IR drop, offsets
+    and integrators, so the chips scatter around the designed thresholds; with False they
+    also inherit the nominal circuit's systematic threshold error (about -1 LSB here), and
+    map_levels notes when compensation cannot reach the targets: layer.design(compensate=True).notes. trimmed: the thresholds after the
     study's trim. The chip selection is reset to nominal; select one with set_chip /
     chip(). Returns the model.
     """

@@ -389,10 +389,10 @@ def test_sample_chips(tmp_path):
     # layer's design, the design made independently from the dumped samples.
     for index, (name, layer) in enumerate(nt.nladc_layers(net)):
         samples = np.load(tmp_path / "acts" / f"{name}.npy")
-        design = nladc.map_levels(nladc.design_levels(samples, bits=layer.bits, method="bs-kmq"))
+        design = nladc.map_levels(nladc.design_levels(samples, bits=layer.bits, method="bs-kmq"), compensate=True)
         expected = nladc.sample_chips(design, n=4, seed=5 + index)
         assert np.array_equal(layer.chip_thresholds.numpy(), expected)
-        assert layer.chip_source["design_hash"] == layer.design().hash
+        assert layer.chip_source["design_hash"] == layer.design(compensate=True).hash
     # Deterministic for a seed; another seed gives other chips.
     nt.sample_chips(net, None, n=4, seed=5)
     for name, layer in nt.nladc_layers(net):
@@ -420,17 +420,17 @@ def test_sample_chips(tmp_path):
         nt.set_chip(net, 4)
 
     # compensate (and rows) reach map_levels.
-    nt.sample_chips(net, None, n=2, seed=5, compensate=True)
+    nt.sample_chips(net, None, n=2, seed=5, compensate=False)
     layer = net[4]
-    expected = nladc.sample_chips(nladc.map_levels(layer.levelset(), compensate=True), n=2, seed=5 + 1)
-    assert np.array_equal(layer.chip_thresholds.numpy(), expected) and layer.chip_source["compensate"]
+    expected = nladc.sample_chips(nladc.map_levels(layer.levelset()), n=2, seed=5 + 1)
+    assert np.array_equal(layer.chip_thresholds.numpy(), expected) and not layer.chip_source["compensate"]
 
     # A study JSON is recognised by its format and passed to sample_chips.
     study = tmp_path / "study.json"
     study.write_text(json.dumps({"format": "nladc-study", "version": 2, "variation": {"v_read_sigma_rel": 0.05}}))
     nt.sample_chips(net, study, n=2, seed=3)
     layer = net[1]
-    expected = nladc.sample_chips(nladc.map_levels(layer.levelset()), str(study), n=2, seed=3)
+    expected = nladc.sample_chips(nladc.map_levels(layer.levelset(), compensate=True), str(study), n=2, seed=3)
     assert np.array_equal(layer.chip_thresholds.numpy(), expected)
     assert layer.chip_source["study"] == str(study) and layer.chip_source["technology"] is None
 
