@@ -9,7 +9,7 @@ network, both ADC networks and five Monte Carlo chips of each on the 10 000 test
 (the BS-KMQ chips also with the replica steps compensated for the nominal circuit). Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist;
 NLADC_FASHION_MNIST overrides the directory). NLADC_QUICKSTART_FAST=1 shrinks the run
 (2 000 training and 1 000 test images) for the test suite. Seeded: the same machine
-prints the same accuracies (the wall time aside). docs/python-torch.md explains it.
+prints the same accuracies (the wall time aside). docs/python.md explains it.
 """
 
 import copy
