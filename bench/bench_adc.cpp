@@ -17,12 +17,7 @@ int main()
     Technology tech;
     tech.array.rows = 64;
     tech.array.wire_resistance_ohm = 0.0;  // ideal wires, as in the target
-    LevelSet set;
-    set.bits = 4;
-    set.lo = 0;
-    set.hi = 6;
-    for (int k = 0; k < 16; ++k) set.levels.push_back(6.0 * std::pow(k / 15.0, 1.3));
-    set.thresholds = midpoint_thresholds(set.levels);
+    const LevelSet set = bench::example_levels();
     const ReplicaDesign design = map_levels(set, tech, {});
     const BehavioralAdc adc(design, design.tech, nominal_chip(design, design.tech));
 

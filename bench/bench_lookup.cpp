@@ -20,12 +20,7 @@ using namespace nladc;
 int main(int argc, char** argv)
 {
     const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100'000'000;
-    LevelSet set;
-    set.bits = 4;
-    set.lo = 0;
-    set.hi = 6;
-    for (int k = 0; k < 16; ++k) set.levels.push_back(6.0 * std::pow(k / 15.0, 1.3));
-    set.thresholds = midpoint_thresholds(set.levels);
+    const LevelSet set = bench::example_levels();
     const LookupTable table{set.thresholds, set.levels};
 
     std::vector<float> values(n), out(n);
