@@ -2,7 +2,7 @@
 # Builds (Release) and runs every benchmark in bench/. Usage: scripts/bench.sh [name-filter]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh build >/dev/null
+scripts/build.sh build -DNLADC_BUILD_BENCH=ON >/dev/null
 for bench in build/bench/bench_*; do
   [[ -x "$bench" ]] || continue
   [[ -z "${1:-}" || "$bench" == *"$1"* ]] || continue

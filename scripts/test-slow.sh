@@ -5,7 +5,7 @@
 # test durations. Usage: scripts/test-slow.sh   (after scripts/test.sh or scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh build "-DNLADC_TEST_SPEC=~[slow]~[.]"
+scripts/build.sh build "-DNLADC_TEST_SPEC=~[slow]~[.]" -DNLADC_BUILD_BENCH=OFF
 tests=build/tests/nladc_tests
 log=$(mktemp -d /tmp/nladc-slow-XXXXXX)
 trap 'rm -rf "$log"' EXIT
