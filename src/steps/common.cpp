@@ -25,25 +25,28 @@ Technology load_technology(const std::string& tech_file)
     return tech_file.empty() ? Technology{} : io::read_technology(tech_file);
 }
 
-LoadedDesign load_design(const std::string& design_file, const std::string& tech_file)
+namespace {
+/// A design record with the technology in effect for it; `label` names the design in notes.
+LoadedDesign with_technology(io::DesignRecord record, const std::string& label, const std::string& tech_file)
 {
     LoadedDesign loaded;
-    loaded.record = io::read_design(design_file);
-    ResolvedTechnology resolved = resolve_technology(loaded.record, design_file, tech_file);
+    loaded.record = std::move(record);
+    ResolvedTechnology resolved = resolve_technology(loaded.record, label, tech_file);
     loaded.tech = std::move(resolved.tech);
     loaded.technology_note = std::move(resolved.note);
     return loaded;
+}
+}  // namespace
+
+LoadedDesign load_design(const std::string& design_file, const std::string& tech_file)
+{
+    return with_technology(io::read_design(design_file), design_file, tech_file);
 }
 
 LoadedDesign load_design(const Evaluation& evaluation)
 {
     if (!evaluation.design) return load_design(evaluation.design_file, evaluation.tech_file);
-    LoadedDesign loaded;
-    loaded.record = *evaluation.design;
-    ResolvedTechnology resolved = resolve_technology(loaded.record, "design", evaluation.tech_file);
-    loaded.tech = std::move(resolved.tech);
-    loaded.technology_note = std::move(resolved.note);
-    return loaded;
+    return with_technology(*evaluation.design, "design", evaluation.tech_file);
 }
 
 NominalAdc open_adc(const Evaluation& evaluation)
