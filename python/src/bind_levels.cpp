@@ -57,8 +57,7 @@ QuantizerOptions quantizer(int bits, const std::string& method, const std::strin
 
 py::array elementwise(const LevelSet& set, const py::array& x, bool levels)
 {
-    return py::module_::import("nladc._core").attr("lookup")(x, to_numpy(set.thresholds),
-                                                              levels ? py::object(to_numpy(set.levels)) : py::none());
+    return lookup(x, to_numpy(set.thresholds), levels ? py::object(to_numpy(set.levels)) : py::none(), 0, "x");
 }
 
 }  // namespace

@@ -47,12 +47,10 @@ convention the exported SPICE and Verilog-A models implement.)")
         .def_property_readonly("energy_J", [](const AdcModel& a) { return a.energy_J; }, "Energy per conversion (J).")
         .def_property_readonly("latency_s", [](const AdcModel& a) { return a.latency_s; }, "Conversion latency (s).")
         .def("convert", [](const AdcModel& a, const py::array& x, int threads) {
-                 return py::module_::import("nladc._core").attr("lookup")(x, to_numpy(a.mean), py::none(),
-                                                                          py::arg("threads") = threads);
+                 return lookup(x, to_numpy(a.mean), py::none(), threads, "x");
              }, py::arg("x"), py::kw_only(), py::arg("threads") = 0, "int32 codes of x (any shape).")
         .def("output", [](const AdcModel& a, const py::array& x, int threads) {
-                 return py::module_::import("nladc._core").attr("lookup")(x, to_numpy(a.mean), to_numpy(a.target.levels),
-                                                                          py::arg("threads") = threads);
+                 return lookup(x, to_numpy(a.mean), to_numpy(a.target.levels), threads, "x");
              }, py::arg("x"), py::kw_only(), py::arg("threads") = 0, "Output levels of x in x's dtype.")
         .def("__repr__", [](const AdcModel& a) {
             return fmt::format("ADCModel({} bits, {}, {})", a.target.bits, a.target.method, a.source);

@@ -30,4 +30,10 @@ std::string path_of(const py::handle& path, const char* what);
 /// The same shape as `like`, for outputs of elementwise calls.
 std::vector<py::ssize_t> shape_of(const py::array& like);
 
+/// The threshold lookup of quant/lookup.hpp over an array of any shape, in its dtype
+/// (float32 stays float32; other dtypes become float64): int32 codes, or levels[code] when
+/// `levels` is not None. ValueError naming `label` and the first NaN element.
+py::array lookup(const py::array& values, const py::handle& thresholds, const py::handle& levels, int threads,
+                 const std::string& label);
+
 }  // namespace nladc::python

@@ -37,8 +37,8 @@ void translate(std::exception_ptr error)
     }
 }
 
-/// The threshold lookup of quant/lookup.hpp over an array of any shape, in its dtype
-/// (float32 stays float32; other dtypes are converted to float64).
+}  // namespace
+
 py::array lookup(const py::array& values, const py::handle& thresholds_in, const py::handle& levels_in, int threads,
                  const std::string& label)
 {
@@ -83,8 +83,6 @@ py::array lookup(const py::array& values, const py::handle& thresholds_in, const
     if (values.dtype().is(py::dtype::of<float>())) return run(std::vector<float>{});
     return run(std::vector<double>{});
 }
-
-}  // namespace
 
 }  // namespace nladc::python
 
