@@ -9,4 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build "-DNLADC_TEST_SPEC=~[slow]~[.]" -DNLADC_BUILD_BENCH=OFF
-ctest --test-dir build -j"$(nproc)" --output-on-failure --timeout 900
+ctest --test-dir build -j"$(nproc)" -LE slurm --output-on-failure --timeout 900

@@ -1,7 +1,11 @@
 // Monte Carlo commands: mc, mc merge.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -10,6 +14,7 @@
 #include "cli.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/steps/mc.hpp"
+#include "nladc/steps/slurm.hpp"
 
 namespace nladc::cli {
 
@@ -21,17 +26,46 @@ extern "C" void request_stop(int) { g_stop = true; }
 
 bool g_bar_open = false;  // a progress bar is on the current stderr line
 
-/// "\r  4500/10000 trials [#####-----] 1234/s  ETA 4 s" on stderr.
+/// "\r  4500/10000 trials [#####-----] 1234/s  ETA 4 s" on stderr; into a file (a Slurm
+/// task's log) one plain line every 10 s instead of a bar redrawn five times a second.
 void progress_bar(std::uint64_t done, std::uint64_t total, double seconds)
 {
-    const double fraction = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
-    const int width = 30, filled = static_cast<int>(fraction * width);
     const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
     const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
+    static const bool terminal = ::isatty(2) != 0;
+    if (!terminal) {
+        static double last = -1e9;
+        if (done < total && seconds - last < 10.0) return;
+        last = seconds;
+        std::cerr << fmt::format("  {}/{} trials, {:.0f} s, {:.0f}/s, ETA {:.0f} s\n", done, total, seconds, rate, eta)
+                  << std::flush;
+        return;
+    }
+    const double fraction = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    const int width = 30, filled = static_cast<int>(fraction * width);
     std::cerr << fmt::format("\r  {}/{} trials [{}{}] {:.0f}/s  ETA {:.0f} s   ", done, total, std::string(filled, '#'),
                              std::string(width - filled, '-'), rate, eta)
               << std::flush;
     g_bar_open = true;
+}
+
+void print_spice(const SpiceMcResult& spice)
+{
+    std::cout << fmt::format("SPICE Monte Carlo: {} trials, max |T_behav - T_spice| = {:.4f} LSB; wrote "
+                             "spice_mc.csv, spice_mc.json, spice_mc.png\n",
+                             spice.trials.size(), spice.max_difference_lsb);
+    for (const auto& [trial, error] : spice.failed)
+        std::cout << fmt::format("SPICE trial {} failed (left out): {}\n", trial, error);
+}
+
+void print_submission(const slurm::Submission& submission, const slurm::Plan& plan)
+{
+    if (!submission.array_job.empty())
+        std::cout << fmt::format("submitted array job {} (shards {} of {})\n", submission.array_job,
+                                 fmt::join(submission.shards, ","), plan.jobs.tasks);
+    std::cout << fmt::format("submitted merge job {}{}; results in {}, logs in {}\n", submission.merge_job,
+                             submission.array_job.empty() ? "" : " (afterok:" + submission.array_job + ")",
+                             plan.out.string(), (plan.slurm_dir() / "logs").string());
 }
 
 }  // namespace
@@ -40,7 +74,10 @@ Command add_mc(CLI::App& parent)
 {
     struct Flags {
         std::string study, out, shard = "1/1";
-        int trials = 0, threads = 0, spice = -1;
+        int trials = 0, threads = 0, spice = -1, spice_workers = 0;
+        bool slurm = false, submit = false;
+        std::string resubmit;
+        slurm::JobOptions jobs;
         std::uint64_t seed = 0;
         bool example = false;
         CLI::Option *trials_option = nullptr, *seed_option = nullptr;
@@ -58,19 +95,41 @@ Command add_mc(CLI::App& parent)
     app->add_option("--shard", flags->shard, "Run shard i of N (1 <= i <= N); merge with `nladc mc merge`");
     app->add_option("--spice", flags->spice, "Also run the first N trials in SPICE (overrides spice.trials)")
         ->check(int_range(0, 1000000));
+    app->add_option("--spice-workers", flags->spice_workers, "ngspice worker processes (default: the study's spice.workers)")
+        ->check(int_range(1, 256));
+    // Slurm (docs/montecarlo.md, "On a Slurm cluster").
+    app->add_flag("--slurm", flags->slurm, "Write Slurm job scripts into DIR/slurm (a job array of --tasks shards and a merge job)");
+    app->add_option("--tasks", flags->jobs.tasks, "With --slurm: array tasks, one shard each")->check(int_range(1, 100000));
+    app->add_flag("--submit", flags->submit, "With --slurm: submit the array and the merge job (sbatch)");
+    app->add_option("--partition", flags->jobs.partition, "With --slurm: #SBATCH --partition");
+    app->add_option("--account", flags->jobs.account, "With --slurm: #SBATCH --account");
+    app->add_option("--time", flags->jobs.time_limit, "With --slurm: #SBATCH --time per task (e.g. 30, 2:00:00)");
+    app->add_option("--cpus-per-task", flags->jobs.cpus_per_task,
+                    "With --slurm: #SBATCH --cpus-per-task, passed on as --threads and --spice-workers")
+        ->check(int_range(1, 4096));
+    app->add_option("--sbatch", flags->jobs.extra_lines, "With --slurm: an extra #SBATCH line (repeatable), e.g. --sbatch=--mem=4G");
+    app->add_option("--resubmit", flags->resubmit,
+                    "Submit again the incomplete shards of a study run with --slurm --submit, and its merge job");
     CLI::App* merge = app->add_subcommand("merge", "Assemble trials.csv and summary.json from shard directories");
     merge->add_option("dirs", flags->merge_dirs, "Study directories holding the shards' blocks")->required();
     merge->add_option("--out", flags->merge_out, "Output directory (default: the first)");
     return {app, [flags, merge] {
                 if (merge->parsed()) {
                     const std::string out = flags->merge_out.empty() ? flags->merge_dirs.front() : flags->merge_out;
-                    steps::run_mc_merge({flags->merge_dirs.begin(), flags->merge_dirs.end()}, out);
+                    const steps::MergeResult merged = steps::run_mc_merge({flags->merge_dirs.begin(), flags->merge_dirs.end()}, out);
                     std::cout << fmt::format("merged {} directories into {}/trials.csv and summary.json\n",
                                              flags->merge_dirs.size(), out);
+                    if (merged.spice) print_spice(*merged.spice);
                     return;
                 }
                 if (flags->example) {
                     std::cout << io::dump_json(io::study_to_json(StudySpec{}));
+                    return;
+                }
+                if (!flags->resubmit.empty()) {
+                    const steps::ResubmitResult result = steps::resubmit_slurm(flags->resubmit, note);
+                    for (const std::string& id : result.cancelled_merge_jobs) std::cout << "cancelled stale merge job " << id << "\n";
+                    print_submission(result.submission, result.plan);
                     return;
                 }
                 if (flags->out.empty()) throw UsageError("mc: --out DIR is required");
@@ -80,7 +139,31 @@ Command add_mc(CLI::App& parent)
                 if (flags->trials_option->count()) spec.trials = flags->trials;
                 if (flags->seed_option->count()) spec.seed = flags->seed;
                 if (flags->spice >= 0) spec.spice.trials = flags->spice;
+                if (flags->slurm) {
+                    if (flags->shard != "1/1") throw UsageError("mc: --slurm splits the study itself; drop --shard");
+                    steps::SlurmRequest slurm_request;
+                    slurm_request.spec = spec;
+                    slurm_request.out = flags->out;
+                    slurm_request.jobs = flags->jobs;
+                    slurm_request.submit = flags->submit;
+                    slurm_request.executable = std::filesystem::read_symlink("/proc/self/exe");
+                    slurm_request.note = note;
+                    const steps::SlurmResult result = steps::prepare_slurm(slurm_request);
+                    std::cout << fmt::format("wrote {} and {} ({} tasks, study {})\n", result.plan.array_script().string(),
+                                             result.plan.merge_script().string(), result.plan.jobs.tasks,
+                                             result.plan.study_hash.substr(0, 12));
+                    if (result.submission)
+                        print_submission(*result.submission, result.plan);
+                    else
+                        std::cout << fmt::format("submit with: nladc mc --study {} --slurm --tasks {} --submit --out {} "
+                                                 "(or sbatch the scripts yourself)\n",
+                                                 result.plan.study_file().string(), result.plan.jobs.tasks,
+                                                 result.plan.out.string());
+                    return;
+                }
+                if (flags->submit) throw UsageError("mc: --submit needs --slurm");
                 std::tie(request.shard, request.shards) = steps::parse_shard(flags->shard);
+                request.spice_workers = flags->spice_workers;
                 request.out = flags->out;
                 request.threads = flags->threads;
                 request.stop = &g_stop;
@@ -100,13 +183,25 @@ Command add_mc(CLI::App& parent)
                 if (g_bar_open) std::cerr << "\n";
                 const RunOutcome& outcome = result.outcome;
                 if (outcome.interrupted) {
-                    std::cerr << fmt::format("nladc: mc interrupted: {} of {} blocks done; rerun the same command to resume\n",
-                                             outcome.blocks_done_before + outcome.blocks_run, outcome.blocks_total);
+                    // This shard's blocks: b = shard-1, shard-1+N, ... below the study's total.
+                    const std::uint64_t shard_blocks =
+                        (outcome.blocks_total + static_cast<std::uint64_t>(request.shards - request.shard)) /
+                        static_cast<std::uint64_t>(request.shards);
+                    std::cerr << fmt::format("nladc: mc interrupted: {} of {} blocks{} done; rerun the same command to resume\n",
+                                             outcome.blocks_done_before + outcome.blocks_run, shard_blocks,
+                                             request.shards > 1 ? fmt::format(" of shard {}/{}", request.shard, request.shards)
+                                                                : std::string());
+                    std::exit(130);
+                }
+                if (result.spice_chips && result.spice_chips->interrupted) {
+                    std::cerr << "nladc: mc interrupted during the SPICE trials (the behavioral blocks are complete, "
+                                 "finished chips are kept); rerun the same command to resume\n";
                     std::exit(130);
                 }
                 if (!outcome.complete) {
-                    std::cout << fmt::format("shard {}/{} done ({} blocks); run the other shards, then `nladc mc merge`\n",
-                                             request.shard, request.shards, outcome.blocks_run);
+                    std::cout << fmt::format("shard {}/{} done ({} blocks run{}); run the other shards, then `nladc mc merge`\n",
+                                             request.shard, request.shards, outcome.blocks_run,
+                                             result.spice_chips ? fmt::format(", {} SPICE chips", result.spice_chips->run) : "");
                     return;
                 }
                 std::cout << fmt::format("{} trials in {:.1f} s ({} blocks run, {} reused); wrote {}/trials.csv, "
@@ -118,16 +213,7 @@ Command add_mc(CLI::App& parent)
                                          spec.trim.inl_spec_lsb, spec.trim.dnl_spec, 100 * result.summary->yield_before_trim,
                                          100 * result.summary->yield_after_trim);
                 if (result.spice) {
-                    if (result.spice->interrupted) {
-                        std::cerr << "nladc: mc interrupted during the SPICE trials (the behavioral results are "
-                                     "complete); rerun the same command to redo the SPICE trials\n";
-                        std::exit(130);
-                    }
-                    std::cout << fmt::format("SPICE Monte Carlo: {} trials, max |T_behav - T_spice| = {:.4f} LSB; wrote "
-                                             "spice_mc.csv, spice_mc.json, spice_mc.png\n",
-                                             result.spice->trials.size(), result.spice->max_difference_lsb);
-                    for (const auto& [trial, error] : result.spice->failed)
-                        std::cout << fmt::format("SPICE trial {} failed (left out): {}\n", trial, error);
+                    print_spice(*result.spice);
                 }
             }};
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -388,6 +389,38 @@ RunOutcome run_blocks(const MonteCarlo& engine, const fs::path& dir, const RunOp
     return outcome;
 }
 
+StudySpec study_of_run(const fs::path& dir)
+{
+    const fs::path file = dir / "study.json";
+    const io::Json identity = io::read_json_file(file);
+    return io::study_from_json(io::require(identity, io::JsonPlace(file.string(), ""), "study"),
+                               io::JsonPlace(file.string(), "study"));
+}
+
+std::vector<std::uint64_t> missing_blocks(const StudySpec& spec, const fs::path& dir, int shard, int shards)
+{
+    std::vector<std::uint64_t> missing;
+    for (std::uint64_t b = static_cast<std::uint64_t>(shard - 1); b < block_count(spec); b += static_cast<std::uint64_t>(shards))
+        if (!read_block(dir / "blocks" / block_name(b))) missing.push_back(b);
+    return missing;
+}
+
+int recorded_shard_count(const std::vector<fs::path>& dirs)
+{
+    for (const fs::path& dir : dirs) {
+        std::error_code ec;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            int shard = 0, shards = 0;
+            char tail[8] = {};
+            // run_<i>of<N>.json, written by steps::run_mc for every shard it runs
+            if (std::sscanf(it->path().filename().c_str(), "run_%dof%d%7s", &shard, &shards, tail) == 3 &&
+                std::string(tail) == ".json" && shards >= 1)
+                return shards;
+        }
+    }
+    return 0;
+}
+
 void merge_blocks(const std::vector<fs::path>& sources, const fs::path& dir)
 {
     if (sources.empty()) throw UsageError("mc merge: no study directories given");
@@ -395,19 +428,28 @@ void merge_blocks(const std::vector<fs::path>& sources, const fs::path& dir)
     const std::string hash = identity.value("study_hash", std::string());
     for (const auto& source : sources) {
         const io::Json other = io::read_json_file(source / "study.json");
-        if (other.value("study_hash", std::string()) != hash)
-            throw Error(fmt::format("{} holds another study than {}", source.string(), sources.front().string()));
+        const std::string other_hash = other.value("study_hash", std::string());
+        if (other_hash != hash)
+            throw Error(fmt::format("mc merge: {} (study_hash {}) and {} (study_hash {}) hold different studies; "
+                                    "merge only the shards of one study",
+                                    sources.front().string(), hash.substr(0, 12), source.string(), other_hash.substr(0, 12)));
     }
-    const StudySpec spec = io::study_from_json(identity["study"], io::JsonPlace((sources.front() / "study.json").string(), "study"));
+    const StudySpec spec = study_of_run(sources.front());
     const int thresholds = identity["thresholds"].get<int>();
     std::string trials = trial_csv_header(thresholds);
     for (std::uint64_t b = 0; b < block_count(spec); ++b) {
         std::optional<std::string> content;
         for (const auto& source : sources)
             if ((content = read_block(source / "blocks" / block_name(b)))) break;
-        if (!content)
-            throw Error(fmt::format("block {} ({}) is missing from every given directory; run the shard that owns it",
-                                    b, block_name(b)));
+        if (!content) {
+            const int shards = recorded_shard_count(sources);
+            const std::string owner =
+                shards > 0 ? fmt::format(" (it belongs to shard {}/{})", b % static_cast<std::uint64_t>(shards) + 1, shards)
+                           : std::string();
+            throw Error(fmt::format("mc merge: block {} ({}) is missing from every given directory{}; run the shard "
+                                    "that owns it",
+                                    b, block_name(b), owner));
+        }
         trials += *content;
     }
     std::error_code ec;

@@ -101,20 +101,37 @@ McResult run_mc(const McRequest& request)
                                  request.shard, request.shards, result.threads, request.out.string()));
     result.outcome = run_blocks(engine, request.out, options);
     if (request.run_record) write_run_record(request, result.threads, result.outcome);
-    if (result.outcome.interrupted || !result.outcome.complete) return result;
-    merge_blocks({request.out}, request.out);
-    result.summary = io::read_mc_summary(request.out / "summary.json");
-    if (spec.spice.trials > 0) {
-        if (request.note) request.note(fmt::format("mc: {} trials in SPICE", spec.spice.trials));
-        result.spice = run_spice_mc(engine, spec.spice.trials, request.out, request.spice_progress, request.stop);
+    if (result.outcome.interrupted) return result;
+    if (result.outcome.complete) {
+        merge_blocks({request.out}, request.out);
+        result.summary = io::read_mc_summary(request.out / "summary.json");
     }
+    if (spec.spice.trials == 0) return result;
+    // The SPICE chips of this shard, once its behavioral blocks are all present.
+    if (!missing_blocks(spec, request.out, request.shard, request.shards).empty()) return result;
+    SpiceChipsOptions chips;
+    chips.shard = request.shard;
+    chips.shards = request.shards;
+    chips.workers = request.spice_workers;
+    chips.progress = request.spice_progress;
+    chips.stop = request.stop;
+    if (request.note)
+        request.note(fmt::format("mc: SPICE chips of shard {}/{} among the first {} trials", request.shard,
+                                 request.shards, spec.spice.trials));
+    result.spice_chips = run_spice_chips(engine, request.out, chips);
+    if (result.spice_chips->interrupted || !result.outcome.complete) return result;
+    if (missing_spice_chips(spec, request.out, 1, 1).empty()) result.spice = summarize_spice_mc({request.out}, request.out);
     return result;
 }
 
-McSummary run_mc_merge(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out)
+MergeResult run_mc_merge(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out)
 {
     merge_blocks(dirs, out);
-    return io::read_mc_summary(out / "summary.json");
+    MergeResult result;
+    result.summary = io::read_mc_summary(out / "summary.json");
+    const StudySpec spec = study_of_run(out);
+    if (spec.spice.trials > 0) result.spice = summarize_spice_mc(dirs, out);
+    return result;
 }
 
 }  // namespace nladc::steps

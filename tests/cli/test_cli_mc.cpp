@@ -126,8 +126,26 @@ TEST_CASE("mc: 10000 trials are byte-identical for 1, 2 and 4 threads and for 4 
         const auto partial = run_cli({"mc", "merge", (dir / "s1").string(), (dir / "s2").string(), (dir / "s4").string(), "--out",
                                       (dir / "partial").string()});
         CHECK(partial.exit_code == 1);
-        CHECK_FALSE(partial.err.empty());
+        INFO(partial.err);
+        // Blocks 2, 6, 10, ... belong to shard 3/4 (block b to shard b % 4 + 1).
+        CHECK(partial.err.find("block 2 (block_000002.csv)") != std::string::npos);
+        CHECK(partial.err.find("shard 3/4") != std::string::npos);
+        CHECK(test::count_lines(partial.err) == 1);
         CHECK_FALSE(fs::exists(dir / "partial" / "trials.csv"));
+    }
+    SECTION("shards of two different studies are refused, naming both directories")
+    {
+        const auto other = run_cli({"mc", "--study", study.string(), "--seed", "8", "--threads", "2", "--shard", "2/4",
+                                    "--out", (dir / "other2").string()});
+        REQUIRE(other.exit_code == 0);
+        const auto mixed = run_cli({"mc", "merge", (dir / "s1").string(), (dir / "other2").string(),
+                                    (dir / "s3").string(), (dir / "s4").string(), "--out", (dir / "mixed").string()});
+        CHECK(mixed.exit_code == 1);
+        INFO(mixed.err);
+        CHECK(mixed.err.find((dir / "s1").string()) != std::string::npos);
+        CHECK(mixed.err.find((dir / "other2").string()) != std::string::npos);
+        CHECK(test::count_lines(mixed.err) == 1);
+        CHECK_FALSE(fs::exists(dir / "mixed" / "trials.csv"));
     }
     SECTION("another seed gives other numbers")
     {
@@ -378,6 +396,61 @@ TEST_CASE("mc --spice: behavioral and SPICE transition levels on the same sample
     CHECK(fs::file_size(dir / "out" / "spice_mc.png") > 1000);
 }
 
+TEST_CASE("mc --spice: SPICE chips split over shards merge to the one-process files", "[cli][montecarlo][ngspice][slow]")
+{
+    test::ScratchDir dir;
+    nlohmann::json s = three_bit_study();
+    s["trials"] = 4;
+    s["block_size"] = 2;  // two blocks: two shards
+    s["seed"] = 3;
+    test::write_text(dir / "study.json", s.dump(2));
+    const std::string study = (dir / "study.json").string();
+    const auto one = run_cli({"mc", "--study", study, "--spice", "2", "--out", (dir / "one").string()});
+    INFO(one.err);
+    REQUIRE(one.exit_code == 0);
+    // Two shards side by side, one ngspice worker each: chip 0 in shard 1, chip 1 in shard 2.
+    test::CliProcess first({"mc", "--study", study, "--spice", "2", "--shard", "1/2", "--spice-workers", "1", "--out",
+                            (dir / "s1").string()});
+    test::CliProcess second({"mc", "--study", study, "--spice", "2", "--shard", "2/2", "--spice-workers", "1", "--out",
+                             (dir / "s2").string()});
+    for (auto* process : {&first, &second}) {
+        const auto r = process->wait();
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.find("1 SPICE chips") != std::string::npos);
+    }
+    CHECK(fs::exists(dir / "s1" / "spice" / "chip_000000.json"));
+    CHECK(fs::exists(dir / "s2" / "spice" / "chip_000001.json"));
+    CHECK_FALSE(fs::exists(dir / "s1" / "spice" / "chip_000001.json"));
+
+    SECTION("merge names the shard whose chip is missing")
+    {
+        const auto partial = run_cli({"mc", "merge", (dir / "s1").string(), (dir / "s2").string(), "--out",
+                                      (dir / "partial").string()});
+        REQUIRE(partial.exit_code == 0);  // every block is there ...
+        fs::remove(dir / "s2" / "spice" / "chip_000001.json");
+        const auto missing = run_cli({"mc", "merge", (dir / "s1").string(), (dir / "s2").string(), "--out",
+                                      (dir / "missing").string()});
+        CHECK(missing.exit_code == 1);  // ... but not every chip
+        INFO(missing.err);
+        CHECK(missing.err.find("SPICE chip 1") != std::string::npos);
+        CHECK(missing.err.find("shard 2/2") != std::string::npos);
+        CHECK_FALSE(fs::exists(dir / "missing" / "spice_mc.json"));
+    }
+    SECTION("merged: the same trials and SPICE files as one process")
+    {
+        const auto merged = run_cli({"mc", "merge", (dir / "s1").string(), (dir / "s2").string(), "--out",
+                                     (dir / "merged").string()});
+        INFO(merged.err);
+        REQUIRE(merged.exit_code == 0);
+        CHECK(merged.out.find("SPICE Monte Carlo: 2 trials") != std::string::npos);
+        for (const char* file : {"trials.csv", "spice_mc.csv", "spice_mc.json"}) {
+            INFO(file);
+            CHECK(test::slurp(dir / "merged" / file) == test::slurp(dir / "one" / file));
+        }
+    }
+}
+
 TEST_CASE("mc --spice: a chip whose worker is killed on both attempts is reported failed, the study goes on",
           "[cli][montecarlo][ngspice][slow]")
 {
@@ -442,6 +515,9 @@ TEST_CASE("mc --spice: SIGINT during the SPICE trials stops after the current ch
         CHECK(stopped.err.find("interrupted during the SPICE trials") != std::string::npos);
         CHECK(seconds < 60);  // one chip, not the remaining 19 (about 6 s each)
         CHECK_FALSE(fs::exists(dir / "out" / "spice_mc.json"));
+        // The chip that finished is kept for the rerun (chip records, montecarlo/spice_mc.hpp).
+        CHECK(fs::exists(dir / "out" / "spice" / "chip_000000.json"));
+        CHECK_FALSE(fs::exists(dir / "out" / "spice" / "chip_000019.json"));
         CHECK(fs::exists(dir / "out" / "trials.csv"));
     }
 }

@@ -113,9 +113,23 @@ struct RunOutcome {
 /// first use and refuses a DIR that holds another study. Throws Error for corrupt blocks.
 RunOutcome run_blocks(const MonteCarlo& engine, const std::filesystem::path& dir, const RunOptions& options);
 
+/// The study a study directory holds (its study.json, written by run_blocks).
+StudySpec study_of_run(const std::filesystem::path& dir);
+
+/// The blocks of shard `shard` of `shards` that `dir` does not hold (yet); throws Error
+/// for a corrupt block, as run_blocks does.
+std::vector<std::uint64_t> missing_blocks(const StudySpec& spec, const std::filesystem::path& dir, int shard, int shards);
+
 /// Concatenates the blocks of `sources` (each a study directory of the same study) into
-/// dir/trials.csv and writes dir/summary.json. Throws Error when blocks are missing or corrupt.
+/// dir/trials.csv and writes dir/summary.json. Throws Error when blocks are missing or
+/// corrupt, or when a source holds another study (one line naming both directories); a
+/// missing block's message names its shard when the sources' run_<i>of<N>.json records
+/// say how the study was split.
 void merge_blocks(const std::vector<std::filesystem::path>& sources, const std::filesystem::path& dir);
+
+/// The shard count N of the run_<i>of<N>.json records in `dirs` (the first found), or 0
+/// when none holds one: how merge names the shard of a missing block or chip.
+int recorded_shard_count(const std::vector<std::filesystem::path>& dirs);
 
 /// Reads DIR/trials.csv back.
 std::vector<TrialResult> read_trials(const std::filesystem::path& dir);
@@ -129,39 +143,5 @@ namespace nladc {
 /// that identify it. Throws InputError for unreadable files.
 /// `design` (optional) replaces spec.design with a design in memory (the Python API).
 std::shared_ptr<const StudyInputs> load_study_inputs(const StudySpec& spec, const io::DesignRecord* design = nullptr);
-
-struct SpiceMcTrial {
-    std::uint64_t trial = 0;
-    std::vector<double> behavioral, spice;  ///< T[k] of the same chip, input units
-    double max_difference_lsb = 0.0;
-};
-
-struct SpiceMcThreshold {
-    double behavioral_mean = 0, behavioral_sigma = 0, spice_mean = 0, spice_sigma = 0;
-    double ks_statistic = 0;  ///< two-sample Kolmogorov-Smirnov D
-};
-
-struct SpiceMcResult {
-    std::vector<SpiceMcTrial> trials;              ///< the chips SPICE finished
-    std::vector<std::pair<std::uint64_t, std::string>> failed;  ///< chips SPICE could not run, and why
-    std::vector<SpiceMcThreshold> thresholds;
-    double max_difference_lsb = 0.0;
-    double wall_s = 0.0;
-    int simulations = 0;
-    bool interrupted = false;  ///< stopped before the last chip; nothing written
-};
-
-/// The first `trials` chips of the study in SPICE (the very same samples written into
-/// netlists) against the (calibrated) behavioral model; writes DIR/spice_mc.csv,
-/// DIR/spice_mc.json and DIR/spice_mc.png. A chip whose simulations fail (after the
-/// worker pool's one retry) is reported in `failed` and the study goes on; it throws
-/// Error only when every chip failed. When `stop` is set between chips it returns at
-/// once with `interrupted` and writes nothing.
-SpiceMcResult run_spice_mc(const MonteCarlo& engine, int trials, const std::filesystem::path& dir,
-                           const std::function<void(int done, int total)>& progress = {},
-                           const std::atomic<bool>* stop = nullptr);
-
-/// Two-sample Kolmogorov-Smirnov statistic D = sup |F_a - F_b|.
-double ks_statistic(std::vector<double> a, std::vector<double> b);
 
 }  // namespace nladc

@@ -14,6 +14,7 @@
 #include "nladc/documents/mc_summary.hpp"
 #include "nladc/documents/study_file.hpp"
 #include "nladc/montecarlo/engine.hpp"
+#include "nladc/montecarlo/spice_mc.hpp"
 #include "nladc/steps/common.hpp"
 
 namespace nladc::steps {
@@ -22,7 +23,8 @@ struct McRequest {
     StudySpec spec;  ///< read_study's, or built in memory (the flow's)
     std::filesystem::path out;
     int threads = 0;  ///< 0 = all cores (the results do not depend on it)
-    int shard = 1, shards = 1;
+    int shard = 1, shards = 1;  ///< behavioral blocks and SPICE chips of shard i of N
+    int spice_workers = 0;      ///< ngspice workers for the SPICE chips; 0 = the study's spice.workers
     std::atomic<bool>* stop = nullptr;  ///< set asynchronously: finish the current blocks (or chip) and return
     /// Behavioral trials: (done, total, seconds).
     std::function<void(std::uint64_t, std::uint64_t, double)> progress;
@@ -36,8 +38,9 @@ struct McResult {
     int threads = 1;
     double lsb = 0.0;  ///< the design's LSB (input units)
     std::optional<McSummary> summary;      ///< when the study is complete (this shard finished it)
-    std::optional<SpiceMcResult> spice;    ///< with spec.spice.trials > 0
-    bool interrupted() const { return outcome.interrupted || (spice && spice->interrupted); }
+    std::optional<SpiceChipsOutcome> spice_chips;  ///< this shard's SPICE chips, with spec.spice.trials > 0
+    std::optional<SpiceMcResult> spice;    ///< when every SPICE chip of the study is recorded in the directory
+    bool interrupted() const { return outcome.interrupted || (spice_chips && spice_chips->interrupted); }
 };
 
 /// Throws UsageError when spec.spice.trials exceeds spec.trials.
@@ -63,7 +66,12 @@ ChipsResult sample_chips(const ChipsRequest& request);
 /// "i/N" -> {i, N}; UsageError unless 1 <= i <= N.
 std::pair<int, int> parse_shard(const std::string& text);
 
-/// Concatenates the shard directories into `out` (trials.csv, summary.json and plots).
-McSummary run_mc_merge(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out);
+/// Concatenates the shard directories into `out` (trials.csv, summary.json and plots; with
+/// SPICE chips in the study, spice_mc.csv, .json and .png too).
+struct MergeResult {
+    McSummary summary;
+    std::optional<SpiceMcResult> spice;
+};
+MergeResult run_mc_merge(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out);
 
 }  // namespace nladc::steps
