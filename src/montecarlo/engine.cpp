@@ -436,12 +436,17 @@ void merge_blocks(const std::vector<fs::path>& sources, const fs::path& dir)
     }
     const StudySpec spec = study_of_run(sources.front());
     const int thresholds = identity["thresholds"].get<int>();
-    std::string trials = trial_csv_header(thresholds);
-    for (std::uint64_t b = 0; b < block_count(spec); ++b) {
-        std::optional<std::string> content;
-        for (const auto& source : sources)
-            if ((content = read_block(source / "blocks" / block_name(b)))) break;
-        if (!content) {
+    // Which directory holds each block, before anything is created.
+    std::vector<fs::path> holder(block_count(spec));
+    for (std::uint64_t b = 0; b < holder.size(); ++b) {
+        for (const auto& source : sources) {
+            std::error_code ignored;
+            if (fs::exists(source / "blocks" / block_name(b), ignored)) {
+                holder[b] = source / "blocks" / block_name(b);
+                break;
+            }
+        }
+        if (holder[b].empty()) {
             const int shards = recorded_shard_count(sources);
             const std::string owner =
                 shards > 0 ? fmt::format(" (it belongs to shard {}/{})", b % static_cast<std::uint64_t>(shards) + 1, shards)
@@ -450,14 +455,24 @@ void merge_blocks(const std::vector<fs::path>& sources, const fs::path& dir)
                                     "that owns it",
                                     b, block_name(b), owner));
         }
-        trials += *content;
     }
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw OutputError(dir.string(), ec.message());
-    if (!fs::exists(dir / "study.json"))
-        io::write_file_atomic(dir / "study.json", io::read_file(sources.front() / "study.json"));
-    io::write_file_atomic(dir / "trials.csv", trials);
+    {
+        // Streamed block by block (each checked against its checksum): the merge holds one
+        // block, not the whole file.
+        io::AtomicFile trials(dir / "trials.csv");
+        trials.stream() << trial_csv_header(thresholds);
+        for (const fs::path& block : holder) {
+            const std::optional<std::string> content = read_block(block);
+            if (!content) throw Error(fmt::format("mc merge: {} disappeared during the merge", block.string()));
+            trials.stream() << *content;
+        }
+        if (!fs::exists(dir / "study.json"))
+            io::write_file_atomic(dir / "study.json", io::read_file(sources.front() / "study.json"));
+        trials.commit();
+    }
     write_summary(dir, spec);
 }
 

@@ -20,33 +20,47 @@ namespace detail {
 std::vector<TrialResult> parse_trials(const std::filesystem::path& file)
 {
     const std::string text = io::read_file(file);
-    std::istringstream in(text);
-    std::string line;
-    if (!std::getline(in, line)) throw InputError(file.string(), "line 1", "empty trials file");
-    std::vector<std::string> header;
-    {
-        std::istringstream h(line);
-        for (std::string field; std::getline(h, field, ',');) header.push_back(field);
-    }
-    const auto thresholds = static_cast<std::size_t>(std::count_if(header.begin(), header.end(), [](const std::string& f) {
-        return f.size() > 1 && f[0] == 'T' && f.find("_trim") == std::string::npos;
+    // Lines and fields as views into `text`: a 10^6-trial file is 750 MB, and a copy of
+    // it per stream would double the merge's peak memory (docs/scale.md).
+    std::string_view rest = text;
+    auto next_line = [&rest](std::string_view& line) {
+        if (rest.empty()) return false;
+        const auto end = rest.find('\n');
+        line = rest.substr(0, end);
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+        return true;
+    };
+    auto split = [](std::string_view line, std::vector<std::string_view>& fields) {
+        fields.clear();
+        for (std::size_t start = 0;;) {
+            const auto comma = line.find(',', start);
+            fields.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+            if (comma == std::string_view::npos) return;
+            start = comma + 1;
+        }
+    };
+    std::string_view line;
+    if (!next_line(line)) throw InputError(file.string(), "line 1", "empty trials file");
+    std::vector<std::string_view> header;
+    split(line, header);
+    const auto thresholds = static_cast<std::size_t>(std::count_if(header.begin(), header.end(), [](std::string_view f) {
+        return f.size() > 1 && f[0] == 'T' && f.find("_trim") == std::string_view::npos;
     }));
     if (header.size() != 7 + thresholds + 7 + thresholds + 6)
         throw InputError(file.string(), "line 1", fmt::format("unexpected header with {} columns", header.size()));
     std::vector<TrialResult> trials;
     int line_number = 1;
-    while (std::getline(in, line)) {
+    std::vector<std::string_view> f;
+    while (next_line(line)) {
         ++line_number;
-        std::vector<std::string> f;
-        std::istringstream fields(line + ",");
-        for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+        split(line, f);
         if (f.size() != header.size())
             throw InputError(file.string(), fmt::format("line {}", line_number),
                              fmt::format("{} fields, the header has {}", f.size(), header.size()));
         std::size_t i = 0;
         // Reals; an unreachable threshold is written "inf" or "-inf".
         auto num = [&]() {
-            const std::string& s = f[i++];
+            const std::string_view s = f[i++];
             double value = 0;
             const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
             if (s.empty() || error != std::errc() || end != s.data() + s.size())
@@ -57,7 +71,7 @@ std::vector<TrialResult> parse_trials(const std::filesystem::path& file)
         // Counts, flags, trial indices and seeds are exact unsigned integers (a seed may
         // exceed 2^53, so never through a double).
         auto integer = [&]() -> std::uint64_t {
-            const std::string& s = f[i++];
+            const std::string_view s = f[i++];
             std::uint64_t value = 0;
             const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
             if (s.empty() || error != std::errc() || end != s.data() + s.size())
