@@ -20,7 +20,7 @@ trap 'rm -rf "$run"' EXIT
 "$nladc" flow --config characterization/default.json --out "$run/flow"
 rm -rf "$dest.tmp.$$"
 mkdir -p "$dest.tmp.$$"
-tar -C "$run/flow" --exclude=./monte_carlo/blocks --exclude=./monte_carlo/trials.csv \
+tar -C "$run/flow" --exclude=./monte_carlo/blocks --exclude=./monte_carlo/spice --exclude=./monte_carlo/trials.csv \
     --exclude=./data/activations.npy --exclude='./*/stage.json' -cf - . | tar -C "$dest.tmp.$$" -xf -
 # Committed files carry no machine paths: paths into the run directory become relative
 # to the flow's output directory, paths into this checkout relative to its root.

@@ -95,6 +95,7 @@ TEST_CASE("characterization/default holds the current models of the default flow
               without_version_lines(committed));
     }
     CHECK_FALSE(fs::exists(dir / "default" / "monte_carlo" / "trials.csv"));
+    CHECK_FALSE(fs::exists(dir / "default" / "monte_carlo" / "spice"));  // per-chip records, like the blocks
     // Every committed number of the report and its tables. The flow is deterministic
     // (recorded seeds, results in request order whatever the thread count; ngspice runs the
     // same netlists), so the tolerance only absorbs the last printed digit's platform noise.
