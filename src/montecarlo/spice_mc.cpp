@@ -159,8 +159,7 @@ std::vector<std::uint64_t> missing_spice_chips(const StudySpec& spec, const fs::
     std::vector<std::uint64_t> missing;
     for (std::uint64_t t = 0; t < static_cast<std::uint64_t>(spec.spice.trials); ++t) {
         if (!owns(t, shard, shards)) continue;
-        const auto record = read_record(chip_file(dir, t), hash);
-        if (!record || !record->error.empty()) missing.push_back(t);
+        if (!read_record(chip_file(dir, t), hash)) missing.push_back(t);
     }
     return missing;
 }

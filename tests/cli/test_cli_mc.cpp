@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../support.hpp"
+#include "studies.hpp"
 
 using namespace nladc;
 using test::run_cli;
@@ -21,19 +22,10 @@ namespace {
 
 const fs::path kSource = NLADC_SOURCE_DIR;
 
-/// The example study, edited: ideal wires (fast trials) and the given trial count.
+/// The example study on ideal wires (fast trials) with the given trial count and seed 7.
 fs::path write_study(const test::ScratchDir& dir, int trials, const std::string& name = "study.json")
 {
-    const auto tech = run_cli({"tech", "--defaults"});
-    REQUIRE(tech.exit_code == 0);
-    nlohmann::json t = nlohmann::json::parse(tech.out);
-    t["array"]["wire_resistance_ohm"] = 0.0;
-    test::write_text(dir / "tech.json", t.dump(2));
-
-    const auto example = run_cli({"mc", "--example-study"});
-    REQUIRE(example.exit_code == 0);
-    nlohmann::json s = nlohmann::json::parse(example.out);
-    s["technology"] = (dir / "tech.json").string();
+    nlohmann::json s = test::ideal_wire_study(dir);
     s["trials"] = trials;
     s["seed"] = 7;
     test::write_text(dir / name, s.dump(2));

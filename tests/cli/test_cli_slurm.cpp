@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support.hpp"
+#include "studies.hpp"
 #include "nladc/cluster/slurm.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/core/process.hpp"
@@ -18,18 +19,12 @@ namespace fs = std::filesystem;
 namespace {
 
 /// The example study on ideal wires (fast trials) with small blocks, so four shards get
-/// several blocks each.
+/// several blocks each; its technology path relative to the study file, which the Slurm
+/// study must turn into an absolute one.
 fs::path write_study(const test::ScratchDir& dir, int trials)
 {
-    const auto tech = run_cli({"tech", "--defaults"});
-    REQUIRE(tech.exit_code == 0);
-    nlohmann::json t = nlohmann::json::parse(tech.out);
-    t["array"]["wire_resistance_ohm"] = 0.0;
-    test::write_text(dir / "tech.json", t.dump(2));
-    const auto example = run_cli({"mc", "--example-study"});
-    REQUIRE(example.exit_code == 0);
-    nlohmann::json s = nlohmann::json::parse(example.out);
-    s["technology"] = "tech.json";  // relative to the study file: the scripts must make it absolute
+    nlohmann::json s = test::ideal_wire_study(dir);
+    s["technology"] = "tech.json";
     s["trials"] = trials;
     s["block_size"] = 100;
     test::write_text(dir / "study.json", s.dump(2));

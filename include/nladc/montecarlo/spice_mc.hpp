@@ -63,7 +63,9 @@ struct SpiceChipsOutcome {
 SpiceChipsOutcome run_spice_chips(const MonteCarlo& engine, const std::filesystem::path& dir,
                                   const SpiceChipsOptions& options);
 
-/// The chips of `shard` of `shards` that `dir` holds no record of (or a failed one).
+/// The chips of `shard` of `shards` that `dir` holds no record of. A chip recorded as
+/// failed counts as done (summarize_spice_mc lists it as failed); run_spice_chips tries
+/// it again when the shard is rerun.
 std::vector<std::uint64_t> missing_spice_chips(const StudySpec& spec, const std::filesystem::path& dir, int shard,
                                                int shards);
 
