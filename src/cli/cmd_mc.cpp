@@ -64,7 +64,8 @@ void print_submission(const slurm::Submission& submission, const slurm::Plan& pl
         std::cout << fmt::format("submitted array job {} (shards {} of {})\n", submission.array_job,
                                  fmt::join(submission.shards, ","), plan.jobs.tasks);
     std::cout << fmt::format("submitted merge job {}{}; results in {}, logs in {}\n", submission.merge_job,
-                             submission.array_job.empty() ? "" : " (afterok:" + submission.array_job + ")",
+                             submission.merge_after.empty() ? std::string()
+                                                            : fmt::format(" (afterok:{})", fmt::join(submission.merge_after, ":")),
                              plan.out.string(), (plan.slurm_dir() / "logs").string());
 }
 

@@ -118,7 +118,8 @@ void write_plan(const Plan& plan)
     j["submissions"] = io::OrderedJson::array();
     for (const Submission& s : plan.submissions)
         j["submissions"].push_back(
-            {{"array_job", s.array_job}, {"shards", s.shards}, {"merge_job", s.merge_job}, {"submitted_unix", s.submitted_unix}});
+            {{"array_job", s.array_job}, {"shards", s.shards}, {"merge_job", s.merge_job}, {"merge_after", s.merge_after},
+             {"submitted_unix", s.submitted_unix}});
     std::error_code ec;
     fs::create_directories(plan.slurm_dir() / "logs", ec);
     if (ec) throw OutputError((plan.slurm_dir() / "logs").string(), ec.message());
@@ -155,6 +156,8 @@ Plan read_plan(const fs::path& out)
         submission.shards = io::list_of<int>(io::require(s, at, "shards"), at.key("shards"),
                                              [](const io::Json& v, const io::JsonPlace& p) { return io::as_int(v, p, 1); });
         submission.merge_job = io::as_string(io::require(s, at, "merge_job"), at.key("merge_job"));
+        submission.merge_after =
+            io::list_of<std::string>(io::require(s, at, "merge_after"), at.key("merge_after"), io::as_string);
         submission.submitted_unix = io::as_integer(io::require(s, at, "submitted_unix"), at.key("submitted_unix"));
         return submission;
     });

@@ -4,7 +4,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <chrono>
 #include <ctime>
+#include <iterator>
+#include <thread>
 
 #include "nladc/core/error.hpp"
 #include "nladc/io/atomic_file.hpp"
@@ -23,7 +27,16 @@ std::uint64_t blocks_of(const StudySpec& spec)
            static_cast<std::uint64_t>(spec.block_size);
 }
 
-/// Array tasks of this study that Slurm still holds, as "12_3 (RUNNING)".
+/// The array tasks among a study's queued jobs.
+std::vector<slurm::QueuedJob> queued_tasks(const std::vector<slurm::QueuedJob>& jobs, const slurm::Plan& plan)
+{
+    std::vector<slurm::QueuedJob> tasks;
+    for (const auto& job : jobs)
+        if (job.name == plan.array_name() && job.array_task >= 1) tasks.push_back(job);
+    return tasks;
+}
+
+/// Jobs as "12_3 (RUNNING)".
 std::vector<std::string> describe(const std::vector<slurm::QueuedJob>& jobs)
 {
     std::vector<std::string> out;
@@ -31,16 +44,22 @@ std::vector<std::string> describe(const std::vector<slurm::QueuedJob>& jobs)
     return out;
 }
 
-/// Submits the array (the given shards; none = skip it) and the merge job after it.
-slurm::Submission submit_round(const slurm::Plan& plan, const std::vector<int>& shards)
+/// Submits the array (the given shards; none = skip it) and the merge job after it and
+/// after `running` (array tasks of an earlier submission still queued or running).
+slurm::Submission submit_round(const slurm::Plan& plan, const std::vector<int>& shards,
+                               const std::vector<std::string>& running = {})
 {
     slurm::Submission submission;
     submission.shards = shards;
-    std::vector<std::string> merge_options;
+    std::vector<std::string> after = running;
     if (!shards.empty()) {
         submission.array_job = slurm::submit(plan.array_script(), {fmt::format("--array={}", fmt::join(shards, ","))});
-        merge_options = {fmt::format("--dependency=afterok:{}", submission.array_job), "--kill-on-invalid-dep=yes"};
+        after.insert(after.begin(), submission.array_job);
     }
+    submission.merge_after = after;
+    std::vector<std::string> merge_options;
+    if (!after.empty())
+        merge_options = {fmt::format("--dependency=afterok:{}", fmt::join(after, ":")), "--kill-on-invalid-dep=yes"};
     submission.merge_job = slurm::submit(plan.merge_script(), merge_options);
     submission.submitted_unix = static_cast<std::int64_t>(std::time(nullptr));
     return submission;
@@ -122,28 +141,49 @@ ResubmitResult resubmit_slurm(const fs::path& out, const Progress& note)
     slurm::Plan& plan = result.plan;
     const StudySpec spec = io::read_study(plan.study_file());
 
-    const auto queued = slurm::queued_jobs({plan.array_name(), plan.merge_name()});
-    std::vector<slurm::QueuedJob> tasks, merges;
-    for (const auto& job : queued) (job.name == plan.array_name() ? tasks : merges).push_back(job);
-    if (!tasks.empty())
-        throw Error(fmt::format("{}: shards of this study are still queued or running: {}; wait for them (squeue "
-                                "--name={}) or scancel them, then resubmit",
-                                plan.out.string(), fmt::join(describe(tasks), ", "), plan.array_name()));
-    // No array task left, so a merge job still waiting can only wait for a dependency that
-    // failed (on clusters that keep such jobs): it is stale.
+    // A task that is COMPLETING (just cancelled, or finishing) may still end either way:
+    // wait until Slurm has settled it, so that its shard is judged by its files.
+    std::vector<slurm::QueuedJob> queued;
+    for (int attempt = 0;; ++attempt) {
+        queued = slurm::queued_jobs({plan.array_name(), plan.merge_name()});
+        const bool settling = std::any_of(queued.begin(), queued.end(),
+                                          [](const slurm::QueuedJob& job) { return job.state == "COMPLETING"; });
+        if (!settling) break;
+        if (attempt == 240)
+            throw Error(fmt::format("{}: jobs of this study have been COMPLETING for 2 minutes: {}; try again later",
+                                    plan.out.string(), fmt::join(describe(queued), ", ")));
+        if (attempt == 0 && note) note("mc --resubmit: waiting for COMPLETING tasks to end");
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    const std::vector<slurm::QueuedJob> running = queued_tasks(queued, plan);
+    std::vector<int> running_shards;  // the task id is the shard
+    for (const auto& task : running) {
+        running_shards.push_back(task.array_task);
+        result.running_tasks.push_back(task.id);
+    }
+    std::vector<slurm::QueuedJob> merges;
+    std::copy_if(queued.begin(), queued.end(), std::back_inserter(merges),
+                 [&plan](const slurm::QueuedJob& job) { return job.name == plan.merge_name(); });
+    // The merge jobs waiting in the queue depend on the old array, which can no longer
+    // succeed as a whole (a task was cancelled or failed): they are stale. The new merge
+    // job waits for the resubmitted shards and for the old tasks still running.
     for (const auto& job : merges) {
         if (note) note(fmt::format("mc --resubmit: cancelling the stale merge job {} ({})", job.id, job.state));
         slurm::cancel(job.id);
         result.cancelled_merge_jobs.push_back(job.id);
     }
-    for (int shard = 1; shard <= plan.jobs.tasks; ++shard)
-        if (!shard_complete(plan, spec, shard)) result.incomplete_shards.push_back(shard);
+    for (int shard = 1; shard <= plan.jobs.tasks; ++shard) {
+        const bool running = std::find(running_shards.begin(), running_shards.end(), shard) != running_shards.end();
+        if (!running && !shard_complete(plan, spec, shard)) result.incomplete_shards.push_back(shard);
+    }
+    if (note && !running.empty())
+        note(fmt::format("mc --resubmit: still queued or running, not resubmitted: {}", fmt::join(describe(running), ", ")));
     if (note)
         note(result.incomplete_shards.empty()
-                 ? std::string("mc --resubmit: every shard is complete; submitting the merge job only")
+                 ? std::string("mc --resubmit: no incomplete shard to resubmit; submitting the merge job")
                  : fmt::format("mc --resubmit: shards {} of {} are incomplete", fmt::join(result.incomplete_shards, ","),
                                plan.jobs.tasks));
-    result.submission = submit_round(plan, result.incomplete_shards);
+    result.submission = submit_round(plan, result.incomplete_shards, result.running_tasks);
     plan.submissions.push_back(result.submission);
     slurm::write_plan(plan);
     return result;

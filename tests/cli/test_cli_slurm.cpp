@@ -139,8 +139,8 @@ TEST_CASE("slurm: plan files round-trip and are checked", "[montecarlo][slurm]")
     plan.jobs.cpus_per_task = 4;
     plan.jobs.account = "lab";
     plan.jobs.extra_lines = {"--mem=1G", "#SBATCH --qos=low"};
-    plan.submissions.push_back({"41", {1, 2, 3}, "42", 1700000000});
-    plan.submissions.push_back({"", {}, "43", 1700000100});
+    plan.submissions.push_back({"41", {1, 2, 3}, "42", {"41"}, 1700000000});
+    plan.submissions.push_back({"44", {2}, "45", {"44", "41_3"}, 1700000100});
     slurm::write_plan(plan);
     const slurm::Plan back = slurm::read_plan(plan.out);
     CHECK(back.executable == plan.executable);
@@ -150,7 +150,8 @@ TEST_CASE("slurm: plan files round-trip and are checked", "[montecarlo][slurm]")
     CHECK(back.jobs.extra_lines == plan.jobs.extra_lines);
     REQUIRE(back.submissions.size() == 2);
     CHECK(back.submissions[0].shards == std::vector<int>{1, 2, 3});
-    CHECK(back.submissions[1].merge_job == "43");
+    CHECK(back.submissions[1].merge_job == "45");
+    CHECK(back.submissions[1].merge_after == std::vector<std::string>{"44", "41_3"});
     const std::string array = test::slurp(plan.array_script());
     CHECK(array.find("#SBATCH --mem=1G\n#SBATCH --qos=low\n") != std::string::npos);
     CHECK(array.find("#SBATCH --job-name=nladc-mc-aaaaaaaaaaaa\n") != std::string::npos);

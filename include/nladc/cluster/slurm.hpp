@@ -35,6 +35,7 @@ struct Submission {
     std::string array_job;    ///< "" when every shard was complete and only the merge ran
     std::vector<int> shards;  ///< the array's task ids = shard numbers
     std::string merge_job;
+    std::vector<std::string> merge_after;  ///< the merge's afterok jobs: the array, earlier tasks still running
     std::int64_t submitted_unix = 0;
 };
 

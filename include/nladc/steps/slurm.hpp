@@ -38,13 +38,16 @@ SlurmResult prepare_slurm(const SlurmRequest& request);
 struct ResubmitResult {
     slurm::Plan plan;
     std::vector<int> incomplete_shards;           ///< resubmitted (empty: only the merge job)
+    std::vector<std::string> running_tasks;       ///< earlier array tasks still queued or running ("12_3")
     std::vector<std::string> cancelled_merge_jobs;  ///< stale merge jobs of the study
     slurm::Submission submission;
 };
 
-/// Cancels the study's stale merge jobs, then submits the shards whose blocks or SPICE
-/// chips are incomplete and a merge job that depends on them. Throws Error, naming the
-/// jobs, while any array task of the study is still pending or running.
+/// Cancels the study's merge jobs still waiting (stale: their array can no longer succeed
+/// as a whole), submits the shards whose blocks or SPICE chips are incomplete and that no
+/// queued or running task of the study is working on, and a merge job that depends on the
+/// new array and on those earlier tasks (afterok:<new>:<old>_<i>...), or on nothing when
+/// no task is left.
 ResubmitResult resubmit_slurm(const std::filesystem::path& out, const Progress& note = {});
 
 }  // namespace nladc::steps
