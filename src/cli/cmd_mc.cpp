@@ -109,6 +109,8 @@ Command add_mc(CLI::App& parent)
                     "With --slurm: #SBATCH --cpus-per-task, passed on as --threads and --spice-workers")
         ->check(int_range(1, 4096));
     app->add_option("--sbatch", flags->jobs.extra_lines, "With --slurm: an extra #SBATCH line (repeatable), e.g. --sbatch=--mem=4G");
+    app->add_option("--merge-sbatch", flags->jobs.merge_lines,
+                    "With --slurm: an extra #SBATCH line for the merge job only (repeatable), e.g. --merge-sbatch=--mem=16G");
     app->add_option("--resubmit", flags->resubmit,
                     "Submit again the incomplete shards of a study run with --slurm --submit, and its merge job");
     CLI::App* merge = app->add_subcommand("merge", "Assemble trials.csv and summary.json from shard directories");

@@ -19,6 +19,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string directives(const std::vector<std::string>& lines)
+{
+    std::string text;
+    for (const std::string& line : lines) text += (line.rfind("#SBATCH", 0) == 0 ? line : "#SBATCH " + line) + "\n";
+    return text;
+}
+
 std::string sbatch_lines(const Plan& plan, int cpus)
 {
     const JobOptions& jobs = plan.jobs;
@@ -26,9 +33,7 @@ std::string sbatch_lines(const Plan& plan, int cpus)
     if (!jobs.partition.empty()) text += fmt::format("#SBATCH --partition={}\n", jobs.partition);
     if (!jobs.account.empty()) text += fmt::format("#SBATCH --account={}\n", jobs.account);
     if (!jobs.time_limit.empty()) text += fmt::format("#SBATCH --time={}\n", jobs.time_limit);
-    for (const std::string& line : jobs.extra_lines)
-        text += (line.rfind("#SBATCH", 0) == 0 ? line : "#SBATCH " + line) + "\n";
-    return text;
+    return text + directives(jobs.extra_lines);
 }
 
 void write_script(const fs::path& file, const std::string& text)
@@ -95,6 +100,7 @@ std::string merge_script(const Plan& plan)
     text += fmt::format("#SBATCH --output={}/logs/merge.log\n", plan.slurm_dir().string());
     text += "#SBATCH --open-mode=append\n";
     text += sbatch_lines(plan, 1);
+    text += directives(plan.jobs.merge_lines);
     text += "set -euo pipefail\n";
     text += fmt::format("exec {} mc merge", plan.executable.string());
     for (int shard = 1; shard <= plan.jobs.tasks; ++shard) text += " \\\n    " + plan.shard_dir(shard).string();
@@ -115,6 +121,7 @@ void write_plan(const Plan& plan)
     j["account"] = plan.jobs.account;
     j["time"] = plan.jobs.time_limit;
     j["extra_sbatch"] = plan.jobs.extra_lines;
+    j["merge_sbatch"] = plan.jobs.merge_lines;
     j["submissions"] = io::OrderedJson::array();
     for (const Submission& s : plan.submissions)
         j["submissions"].push_back(
@@ -147,6 +154,8 @@ Plan read_plan(const fs::path& out)
     plan.jobs.account = io::as_string(io::require(j, place, "account"), place.key("account"));
     plan.jobs.time_limit = io::as_string(io::require(j, place, "time"), place.key("time"));
     plan.jobs.extra_lines = io::list_of<std::string>(io::require(j, place, "extra_sbatch"), place.key("extra_sbatch"),
+                                                     io::as_string);
+    plan.jobs.merge_lines = io::list_of<std::string>(io::require(j, place, "merge_sbatch"), place.key("merge_sbatch"),
                                                      io::as_string);
     const io::Json& submissions = io::require(j, place, "submissions");
     plan.submissions = io::list_of<Submission>(submissions, place.key("submissions"), [](const io::Json& s,

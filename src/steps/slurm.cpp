@@ -140,6 +140,12 @@ ResubmitResult resubmit_slurm(const fs::path& out, const Progress& note)
     result.plan = slurm::read_plan(out);
     slurm::Plan& plan = result.plan;
     const StudySpec spec = io::read_study(plan.study_file());
+    // The tasks already run call this executable; a resubmitted task must run the same one.
+    std::error_code ec;
+    if (!fs::exists(plan.executable, ec))
+        throw Error(fmt::format("{}: the nladc its job scripts call, {}, no longer exists; restore it, or start the "
+                                "study again with `nladc mc --slurm` in a new directory",
+                                plan.plan_file().string(), plan.executable.string()));
 
     // A task that is COMPLETING (just cancelled, or finishing) may still end either way:
     // wait until Slurm has settled it, so that its shard is judged by its files.

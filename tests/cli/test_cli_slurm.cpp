@@ -49,7 +49,7 @@ TEST_CASE("mc --slurm: the job scripts, run as Slurm would run them, give the on
     const fs::path out = dir / "slurm";
     const auto written = run_cli({"mc", "--study", study.string(), "--seed", "7", "--slurm", "--tasks", "4",
                                   "--cpus-per-task", "2", "--partition", "short", "--time", "0:30:00",
-                                  "--sbatch=--mem=2G", "--out", out.string()});
+                                  "--sbatch=--mem=2G", "--merge-sbatch=--mem=8G", "--out", out.string()});
     INFO(written.err);
     REQUIRE(written.exit_code == 0);
     CHECK(written.out.find("submit with:") != std::string::npos);
@@ -64,6 +64,9 @@ TEST_CASE("mc --slurm: the job scripts, run as Slurm would run them, give the on
     // By the absolute path of the nladc that wrote them.
     CHECK(array.find("exec " + fs::canonical(NLADC_CLI_PATH).string() + " mc --study ") != std::string::npos);
     CHECK(merge.find("#SBATCH --cpus-per-task=1\n") != std::string::npos);
+    // The merge's own memory line comes after the shared one, so it wins.
+    CHECK(merge.find("#SBATCH --mem=2G\n#SBATCH --mem=8G\n") != std::string::npos);
+    CHECK(array.find("--mem=8G") == std::string::npos);
     for (const char* script : {"array.sh", "merge.sh"}) {
         INFO(script);
         CHECK(run_command({"bash", "-n", (out / "slurm" / script).string()}).exit_code == 0);
@@ -126,6 +129,16 @@ TEST_CASE("mc --slurm: bad requests fail with one line before anything is writte
     fails({"mc", "--study", study.string(), "--submit", "--out", (dir / "c").string()}, "--submit needs --slurm", 2);
     fails({"mc", "--resubmit", (dir / "nothing").string()}, "not found: the directory was not prepared by `nladc mc --slurm`", 1);
     for (const char* name : {"a", "with space", "b", "c"}) CHECK_FALSE(fs::exists(dir / name));
+
+    // A plan whose nladc is gone: resubmitted tasks would run another binary than the first.
+    slurm::Plan plan;
+    plan.out = dir / "gone";
+    plan.executable = dir / "no-such-nladc";
+    plan.study_hash = std::string(64, 'b');
+    plan.jobs.tasks = 2;
+    slurm::write_plan(plan);
+    test::write_text(plan.study_file(), "{}");
+    fails({"mc", "--resubmit", plan.out.string()}, "no-such-nladc, no longer exists", 1);
 }
 
 TEST_CASE("slurm: plan files round-trip and are checked", "[montecarlo][slurm]")
@@ -139,6 +152,7 @@ TEST_CASE("slurm: plan files round-trip and are checked", "[montecarlo][slurm]")
     plan.jobs.cpus_per_task = 4;
     plan.jobs.account = "lab";
     plan.jobs.extra_lines = {"--mem=1G", "#SBATCH --qos=low"};
+    plan.jobs.merge_lines = {"--mem=9G"};
     plan.submissions.push_back({"41", {1, 2, 3}, "42", {"41"}, 1700000000});
     plan.submissions.push_back({"44", {2}, "45", {"44", "41_3"}, 1700000100});
     slurm::write_plan(plan);
@@ -148,6 +162,7 @@ TEST_CASE("slurm: plan files round-trip and are checked", "[montecarlo][slurm]")
     CHECK(back.jobs.cpus_per_task == 4);
     CHECK(back.jobs.account == "lab");
     CHECK(back.jobs.extra_lines == plan.jobs.extra_lines);
+    CHECK(back.jobs.merge_lines == plan.jobs.merge_lines);
     REQUIRE(back.submissions.size() == 2);
     CHECK(back.submissions[0].shards == std::vector<int>{1, 2, 3});
     CHECK(back.submissions[1].merge_job == "45");

@@ -28,6 +28,9 @@ struct JobOptions {
     std::string account;    ///< "" = the user's default account
     std::string time_limit; ///< per task, as sbatch --time takes it ("30", "2:00:00", "1-0"); "" = the partition's
     std::vector<std::string> extra_lines;  ///< further "#SBATCH ..." lines ("#SBATCH " is added when missing)
+    /// "#SBATCH ..." lines for the merge job only, after the shared ones (a later line wins):
+    /// the merge needs memory in proportion to the trials (docs/scale.md), a task does not.
+    std::vector<std::string> merge_lines;
 };
 
 /// One sbatch round: the array (all shards, or the incomplete ones) and its merge job.
