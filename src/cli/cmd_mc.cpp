@@ -186,12 +186,8 @@ Command add_mc(CLI::App& parent)
                 if (g_bar_open) std::cerr << "\n";
                 const RunOutcome& outcome = result.outcome;
                 if (outcome.interrupted) {
-                    // This shard's blocks: b = shard-1, shard-1+N, ... below the study's total.
-                    const std::uint64_t shard_blocks =
-                        (outcome.blocks_total + static_cast<std::uint64_t>(request.shards - request.shard)) /
-                        static_cast<std::uint64_t>(request.shards);
                     std::cerr << fmt::format("nladc: mc interrupted: {} of {} blocks{} done; rerun the same command to resume\n",
-                                             outcome.blocks_done_before + outcome.blocks_run, shard_blocks,
+                                             outcome.blocks_done_before + outcome.blocks_run, outcome.blocks_in_shard,
                                              request.shards > 1 ? fmt::format(" of shard {}/{}", request.shard, request.shards)
                                                                 : std::string());
                     std::exit(130);

@@ -242,11 +242,6 @@ std::optional<std::string> read_block(const fs::path& file)
     return content;
 }
 
-std::uint64_t block_count(const StudySpec& spec)
-{
-    return (static_cast<std::uint64_t>(spec.trials) + static_cast<std::uint64_t>(spec.block_size) - 1) /
-           static_cast<std::uint64_t>(spec.block_size);
-}
 
 void write_study_identity(const StudyInputs& in, const fs::path& dir)
 {
@@ -324,6 +319,8 @@ RunOutcome run_blocks(const MonteCarlo& engine, const fs::path& dir, const RunOp
 
     RunOutcome outcome;
     outcome.blocks_total = block_count(in.spec);
+    outcome.blocks_in_shard = (outcome.blocks_total + static_cast<std::uint64_t>(options.shards - options.shard)) /
+                              static_cast<std::uint64_t>(options.shards);
     std::vector<std::uint64_t> pending;
     std::uint64_t pending_trials = 0;
     for (std::uint64_t b = 0; b < outcome.blocks_total; ++b) {
@@ -387,6 +384,12 @@ RunOutcome run_blocks(const MonteCarlo& engine, const fs::path& dir, const RunOp
     outcome.blocks_run = present - outcome.blocks_done_before;
     outcome.complete = present == outcome.blocks_total;
     return outcome;
+}
+
+std::uint64_t block_count(const StudySpec& spec)
+{
+    return (static_cast<std::uint64_t>(spec.trials) + static_cast<std::uint64_t>(spec.block_size) - 1) /
+           static_cast<std::uint64_t>(spec.block_size);
 }
 
 StudySpec study_of_run(const fs::path& dir)

@@ -21,12 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::uint64_t blocks_of(const StudySpec& spec)
-{
-    return (static_cast<std::uint64_t>(spec.trials) + static_cast<std::uint64_t>(spec.block_size) - 1) /
-           static_cast<std::uint64_t>(spec.block_size);
-}
-
 /// The array tasks among a study's queued jobs.
 std::vector<slurm::QueuedJob> queued_tasks(const std::vector<slurm::QueuedJob>& jobs, const slurm::Plan& plan)
 {
@@ -88,10 +82,10 @@ SlurmResult prepare_slurm(const SlurmRequest& request)
     if (plan.jobs.tasks < 1) throw UsageError(fmt::format("--tasks {}: expected at least 1", plan.jobs.tasks));
     if (plan.jobs.cpus_per_task < 1)
         throw UsageError(fmt::format("--cpus-per-task {}: expected at least 1", plan.jobs.cpus_per_task));
-    if (static_cast<std::uint64_t>(plan.jobs.tasks) > blocks_of(spec))
+    if (static_cast<std::uint64_t>(plan.jobs.tasks) > block_count(spec))
         throw UsageError(fmt::format("--tasks {} exceeds the study's {} blocks of {} trials; use fewer tasks or a "
                                      "smaller block_size in the study",
-                                     plan.jobs.tasks, blocks_of(spec), spec.block_size));
+                                     plan.jobs.tasks, block_count(spec), spec.block_size));
     if (spec.spice.trials > spec.trials)
         throw UsageError(fmt::format("--spice {} exceeds the {} trials", spec.spice.trials, spec.trials));
     // The tasks run elsewhere, in another working directory: every input by absolute path.

@@ -104,6 +104,7 @@ struct RunOptions {
 
 struct RunOutcome {
     std::uint64_t blocks_total = 0, blocks_done_before = 0, blocks_run = 0;
+    std::uint64_t blocks_in_shard = 0;  ///< blocks b with b % shards == shard - 1
     bool complete = false;   ///< every block of the study is present in DIR
     bool interrupted = false;
     double seconds = 0.0;
@@ -112,6 +113,9 @@ struct RunOutcome {
 /// Runs (or resumes) the study's blocks of this shard into dir. Writes DIR/study.json on
 /// first use and refuses a DIR that holds another study. Throws Error for corrupt blocks.
 RunOutcome run_blocks(const MonteCarlo& engine, const std::filesystem::path& dir, const RunOptions& options);
+
+/// ceil(trials / block_size): the study's blocks, the upper bound on its shards.
+std::uint64_t block_count(const StudySpec& spec);
 
 /// The study a study directory holds (its study.json, written by run_blocks).
 StudySpec study_of_run(const std::filesystem::path& dir);
