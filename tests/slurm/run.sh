@@ -85,11 +85,13 @@ echo "$out"
 array=$(submitted_id "$out" array)
 merge=$(submitted_id "$out" merge)
 study=$(python3 -c 'import json; print(json.load(open("B/slurm/plan.json"))["study_hash"][:12])')
-for _ in $(seq 1200); do  # shard 3 has 4 blocks (2, 6, 10, 14): cancel it after its first
+# Shard 3 has 4 blocks (2, 6, 10, 14): cancel it after its first. The wait is generous (a
+# loaded machine ran a block of 250 trials in ~30 s per task); a fast one leaves at once.
+for _ in $(seq 6000); do
     [ -n "$(ls B/shards/3/blocks 2>/dev/null)" ] && break
     sleep 0.1
 done
-[ -n "$(ls B/shards/3/blocks 2>/dev/null)" ] || fail "shard 3 wrote no block within 120 s"
+[ -n "$(ls B/shards/3/blocks 2>/dev/null)" ] || fail "shard 3 wrote no block within 600 s"
 scancel "${array}_3"
 echo "  scancel ${array}_3 after its block(s): $(ls B/shards/3/blocks | tr '\n' ' ')"
 # Resubmit at once, as a user would: the other tasks may still be queued or running.
