@@ -154,15 +154,15 @@ BehavioralAdc::BehavioralAdc(const ReplicaDesign& design, const Technology& tech
         }
         m.response = std::move(table);
     }
-    if (m.wire_ohm > 0) {
-        const double lo = design.levels.lo, hi = design.levels.hi, span = hi - lo;
-        const int points = 33;  // I_sc(v) is smooth: linear interpolation errs ~1e-5 relative
-        for (int i = 0; i < points; ++i) {
-            const double value = lo - 0.25 * span + 1.5 * span * i / (points - 1);
-            m.canonical_values.push_back(value);
-            m.canonical_pairs.push_back(
-                m.mac_pair(Eigen::VectorXd::Ones(m.rows), m.canonical_weights(value), m.pulse_width()));
-        }
+    if (m.wire_ohm > 0 && !options.exact_mac_solves) {
+        // The table covers the bisection range of transition_levels, [lo, hi] and a
+        // quarter span either side, up to full scale (where the canonical weights reach
+        // +-1); values beyond it are solved exactly.
+        const double full_scale = design.scale_per_S * m.rows * (tech.device.g_max_S - tech.device.g_min_S);
+        const double span = design.levels.hi - design.levels.lo;
+        m.canonical[0].lo = std::min(0.0, std::max(-full_scale, design.levels.lo - 0.25 * span));
+        m.canonical[1].hi = std::max(0.0, std::min(full_scale, design.levels.hi + 0.25 * span));
+        if (m.canonical[1].hi > 0.0) m.build_canonical_side(m.canonical[1]);
     }
     m.build_ramp();
 }
@@ -313,9 +313,22 @@ std::vector<double> BehavioralAdc::transition_levels(double tolerance) const
     const LevelSet& set = m.design.levels;
     const double span = set.hi - set.lo;
     if (tolerance <= 0) tolerance = set.lsb() * 1e-7;
-    const double low = set.lo - 0.25 * span, high = set.hi + 0.25 * span;
+    double low = set.lo - 0.25 * span;
+    const double high = set.hi + 0.25 * span;
+    // Codes rise with the value (bisection assumes it too): when 0 gives code 0, every
+    // transition lies above 0 and the search starts there (negative values, on which
+    // the wires' table would need its other side, are never converted).
+    if (low < 0.0 && high > 0.0 && convert(0.0) == 0) low = 0.0;
     std::vector<double> levels;
     const int code_low = convert(low), code_high = convert(high);
+    // When the code counts the ramp steps below decision_limit(u(v)), code(v) >= k is
+    // the continuous condition decision_limit(u(v)) > r_(k) (>= with a metastability
+    // band), r_(k) the k-th smallest ramp level: the bracket closes by Illinois steps on
+    // g(v) = decision_limit(u(v)) - r_(k), each decided exactly as convert() decides,
+    // in ~8 evaluations instead of bisection's ~30. Otherwise: bisection on the code.
+    const bool counting = m.counts_decisions(nullptr);
+    std::vector<double> sorted_ramp = m.ramp;
+    std::sort(sorted_ramp.begin(), sorted_ramp.end());
     for (int k = 1; k <= m.steps; ++k) {
         if (code_low >= k) {
             levels.push_back(-std::numeric_limits<double>::infinity());
@@ -326,9 +339,36 @@ std::vector<double> BehavioralAdc::transition_levels(double tolerance) const
             continue;
         }
         double a = low, b = high;
-        while (b - a > tolerance) {
-            const double mid = 0.5 * (a + b);
-            (convert(mid) >= k ? b : a) = mid;
+        if (!counting) {
+            while (b - a > tolerance) {
+                const double mid = 0.5 * (a + b);
+                (convert(mid) >= k ? b : a) = mid;
+            }
+            levels.push_back(0.5 * (a + b));
+            continue;
+        }
+        const double level = sorted_ramp[static_cast<std::size_t>(k - 1)];
+        auto g = [&](double v) { return m.decision_limit(mac_output_V(v)) - level; };
+        auto counts = [&](double gv) { return m.meta_V > 0 ? gv >= 0.0 : gv > 0.0; };
+        double ga = g(a), gb = g(b);
+        int retained = 0;  // which end the last step kept (Illinois halves its value)
+        for (int step = 0; b - a > tolerance; ++step) {
+            // Secant point, at least tolerance/2 inside the bracket so that it closes;
+            // plain bisection if the secant stalls.
+            double x = step < 60 && gb != ga ? b - gb * (b - a) / (gb - ga) : 0.5 * (a + b);
+            x = std::clamp(x, a + 0.5 * tolerance, b - 0.5 * tolerance);
+            const double gx = g(x);
+            if (counts(gx)) {
+                b = x;
+                gb = gx;
+                if (retained == -1) ga *= 0.5;
+                retained = -1;
+            } else {
+                a = x;
+                ga = gx;
+                if (retained == 1) gb *= 0.5;
+                retained = 1;
+            }
         }
         levels.push_back(0.5 * (a + b));
     }
@@ -363,7 +403,8 @@ ConversionEnergy BehavioralAdc::energy(double mac_value) const
         mac_j += v * (m.read_current(gp, v) + m.read_current(gm, v)) * t;
     }
     double replica_j = 0.0;
-    for (int k = 1; k <= decisions; ++k) replica_j += v * m.replica_norton(k).current_A * t;
+    const auto replica = m.replica_nortons();
+    for (int k = 1; k <= decisions; ++k) replica_j += v * replica[static_cast<std::size_t>(k - 1)].current_A * t;
     const double sense_time = m.sense.reset_s + t + decisions * period;
     const double integrators_j =
         opamp_power_W(m.tech) * (sense_time + decisions * period / m.columns);  // replica shared by the columns

@@ -7,8 +7,10 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -64,9 +66,33 @@ struct BehavioralAdc::Impl {
         std::vector<double> grid_S, per_A, offset_V;  ///< u = per_A(G) I + offset_V(G)
     };
     std::shared_ptr<const Response> response;
-    /// Canonical MAC realization with wires: value grid and column pairs.
-    std::vector<double> canonical_values;
-    std::vector<ColumnPair> canonical_pairs;
+    /// Canonical MAC realization with wires (docs/adc.md, "The MAC path with wires"): on
+    /// each side of value 0 (below it only the G- column moves, above it only G+), over
+    /// transition_levels' range within full scale (where the weights clamp; beyond the
+    /// range an exact solve), the column pair at the n + 1 Chebyshev-Lobatto nodes
+    /// x_j = cos(j pi / n) of the side, n doubled from 4 until, for every quantity, the
+    /// last Chebyshev coefficient (the error estimate) is below canonical_tolerance of
+    /// its largest value and the one before below 100 times that; evaluated by
+    /// barycentric interpolation. A relative error e moves a threshold T by about e T,
+    /// at most e 2^bits LSB.
+    struct CanonicalSide {
+        double lo = 0.0, hi = 0.0;       ///< the side's value range
+        std::vector<ColumnPair> pairs;   ///< at the nodes, j = 0 .. n (x = 1 is hi)
+        std::vector<double> nodes, weights;  ///< x_j and the barycentric weights
+    };
+    static constexpr double canonical_tolerance = 1e-6;
+    static constexpr int canonical_max_nodes = 64;
+    /// [0]: values <= 0 (mutable: built lazily, under negative_side_built), [1]: >= 0.
+    mutable std::array<CanonicalSide, 2> canonical;
+    /// Side [0] is built on the first request of a negative value: the transition
+    /// levels of a chip whose code at 0 is 0 never need it (monotone codes).
+    mutable std::once_flag negative_side_built;
+    void build_canonical_side(CanonicalSide& side) const;
+    const CanonicalSide& canonical_side(double value) const;
+    ColumnPair canonical_pair(double value) const;  ///< the array solved at `value`
+    /// The column pair at each value (ohmic cells: one network refactorized per value,
+    /// adjoint solves; the same numbers as canonical_pair to rounding).
+    std::vector<ColumnPair> canonical_pairs(const std::vector<double>& values) const;
 
     bool pulse_width() const { return tech.array.input_encoding == "pulse-width"; }
 
@@ -147,21 +173,33 @@ struct BehavioralAdc::Impl {
 
     // ---------------------------------------------------------------- ramp
     // Defined in behavioral_ramp.cpp.
-    Norton replica_norton(int step) const;
+    /// The replica column's Norton equivalent at every ramp step k = 1 .. L-1.
+    std::vector<Norton> replica_nortons() const;
     Norton through_select(const Norton& n) const;
     void build_ramp();
 
     // ---------------------------------------------------------------- decisions
     bool ramp_monotone = true;
 
+    /// Whether a conversion's code is the count of ramp steps below decision_limit(u):
+    /// no hysteresis, no noise, no regenerating latch, and either a monotone ramp or
+    /// every decision counted.
+    bool counts_decisions(const RandomStream* noise) const
+    {
+        return hysteresis_V == 0.0 && (!noise || noise_V == 0.0) && !(transient && !options.ideal.comparator) &&
+               (ramp_monotone || !tech.counter.early_stop);
+    }
+    /// The ramp level a step must stay below (at or below, with a metastability band)
+    /// to count, for a MAC output u.
+    double decision_limit(double u_mac) const { return u_mac + kick_V - offset_V - meta_V; }
+
     // Inline: on the path of every conversion.
     int decide(double u_mac, RandomStream* noise) const
     {
-        if (hysteresis_V == 0.0 && (!noise || noise_V == 0.0) && !(transient && !options.ideal.comparator) &&
-            (ramp_monotone || !tech.counter.early_stop)) {
+        if (counts_decisions(noise)) {
             // Every decision is "ramp below MAC by more than the metastability band";
             // with a monotone ramp (or counting all decisions) that is a count.
-            const double limit = u_mac + kick_V - offset_V - meta_V;
+            const double limit = decision_limit(u_mac);
             int code = 0;
             if (meta_V > 0)
                 for (double r : ramp) code += r <= limit;

@@ -1,6 +1,7 @@
 // BehavioralAdc's MAC path: the MAC pair's Norton equivalent and the sense circuit's response to it.
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <vector>
 
 #include "nladc/crossbar/crossbar.hpp"
@@ -165,6 +166,114 @@ Eigen::VectorXd BehavioralAdc::Impl::canonical_weights(double value) const
     return Eigen::VectorXd::Constant(rows, w);
 }
 
+BehavioralAdc::Impl::ColumnPair BehavioralAdc::Impl::canonical_pair(double value) const
+{
+    return mac_pair(Eigen::VectorXd::Ones(rows), canonical_weights(value), pulse_width());
+}
+
+std::vector<BehavioralAdc::Impl::ColumnPair> BehavioralAdc::Impl::canonical_pairs(const std::vector<double>& values) const
+{
+    std::vector<ColumnPair> pairs;
+    if (alpha != 0.0 || values.empty()) {  // sinh cells: a nonlinear solve per value
+        for (double value : values) pairs.push_back(canonical_pair(value));
+        return pairs;
+    }
+    // Ohmic cells: one network, refactorized per value; each column's current (every
+    // row at V_read) and Norton conductance from one adjoint solve.
+    const ArrayNetwork a = array_network(canonical_weights(values.front()));
+    std::vector<Eigen::MatrixXd> conductances;
+    for (double value : values) {
+        Eigen::MatrixXd& G = conductances.emplace_back(a.network.conductance_S);
+        const auto [g_plus, g_minus] = pair_conductance(canonical_weights(value)(0));
+        G.col(a.plus).setConstant(effective(g_plus));
+        G.col(a.minus).setConstant(effective(g_minus));
+    }
+    // The first value on the network itself, the rest side by side over its structure.
+    CrossbarNetwork network = a.network;
+    network.conductance_S = conductances.front();
+    const CrossbarSolver first(network);
+    std::vector<std::vector<CrossbarSolver::ColumnResponse>> responses = {
+        {first.column_response(a.plus), first.column_response(a.minus)}};
+    conductances.erase(conductances.begin());
+    for (auto& r : first.column_responses(conductances, {a.plus, a.minus})) responses.push_back(std::move(r));
+    const Eigen::VectorXd drive = Eigen::VectorXd::Constant(rows, chip.v_read_V);
+    for (const auto& r : responses)
+        pairs.push_back({r[0].drive_A_per_V.dot(drive), -r[0].sense_A_per_V(a.plus), r[1].drive_A_per_V.dot(drive),
+                         -r[1].sense_A_per_V(a.minus)});
+    return pairs;
+}
+
+namespace {
+
+/// The n-th and (n-1)-th Chebyshev coefficients of the interpolant through values f_j
+/// at the Lobatto nodes cos(j pi / n), j = 0 .. n (their size bounds the error).
+std::pair<double, double> chebyshev_tail(const std::vector<double>& f)
+{
+    const int n = static_cast<int>(f.size()) - 1;
+    double last = 0.0, before = 0.0;
+    for (int j = 0; j <= n; ++j) {
+        const double half = (j == 0 || j == n) ? 0.5 : 1.0;
+        last += half * (j % 2 == 0 ? 1.0 : -1.0) * f[static_cast<std::size_t>(j)];
+        before += half * std::cos(std::numbers::pi * j * (n - 1) / n) * f[static_cast<std::size_t>(j)];
+    }
+    return {last / n, 2.0 * before / n};
+}
+
+}  // namespace
+
+void BehavioralAdc::Impl::build_canonical_side(CanonicalSide& side) const
+{
+    auto value_at = [&](int j, int n) {
+        const double x = std::cos(std::numbers::pi * j / n);
+        return 0.5 * (side.lo + side.hi) + 0.5 * (side.hi - side.lo) * x;
+    };
+    int n = 4;
+    std::vector<double> values;
+    for (int j = 0; j <= n; ++j) values.push_back(value_at(j, n));
+    side.pairs = canonical_pairs(values);
+    for (;;) {
+        bool converged = true;
+        for (auto member : {&ColumnPair::plus_A, &ColumnPair::plus_S, &ColumnPair::minus_A, &ColumnPair::minus_S}) {
+            std::vector<double> f;
+            double scale = 0.0;
+            for (const ColumnPair& p : side.pairs) {
+                f.push_back(p.*member);
+                scale = std::max(scale, std::abs(p.*member));
+            }
+            const auto [last, before] = chebyshev_tail(f);
+            // The coefficients decay geometrically (the pair is analytic near the side):
+            // the error is below |a_n|. a_(n-1) guards a small a_n by parity alone.
+            if (std::abs(last) > canonical_tolerance * scale || std::abs(before) > 100 * canonical_tolerance * scale)
+                converged = false;
+        }
+        if (converged || 2 * n > canonical_max_nodes) break;
+        // Lobatto nodes nest: the old node j is the new node 2 j.
+        values.clear();
+        for (int j = 1; j < 2 * n; j += 2) values.push_back(value_at(j, 2 * n));
+        const std::vector<ColumnPair> added = canonical_pairs(values);
+        std::vector<ColumnPair> refined;
+        for (int j = 0; j <= 2 * n; ++j)
+            refined.push_back(j % 2 == 0 ? side.pairs[static_cast<std::size_t>(j / 2)]
+                                         : added[static_cast<std::size_t>(j / 2)]);
+        side.pairs = std::move(refined);
+        n *= 2;
+    }
+    for (int j = 0; j <= n; ++j) {
+        side.nodes.push_back(std::cos(std::numbers::pi * j / n));
+        side.weights.push_back(((j % 2 == 0) ? 1.0 : -1.0) * ((j == 0 || j == n) ? 0.5 : 1.0));
+    }
+}
+
+const BehavioralAdc::Impl::CanonicalSide& BehavioralAdc::Impl::canonical_side(double value) const
+{
+    if (value >= 0.0) return canonical[1];
+    // Built once, before any reader of side [0] proceeds (call_once synchronizes).
+    std::call_once(negative_side_built, [this] {
+        if (canonical[0].lo < 0.0) build_canonical_side(canonical[0]);
+    });
+    return canonical[0];
+}
+
 BehavioralAdc::Impl::Norton BehavioralAdc::Impl::canonical_norton_of(double value) const
 {
     if (wire_ohm == 0.0) {
@@ -172,19 +281,21 @@ BehavioralAdc::Impl::Norton BehavioralAdc::Impl::canonical_norton_of(double valu
         const ColumnPair row = mac_pair(Eigen::VectorXd::Ones(1), canonical_weights(value).head(1), pulse_width());
         return sensed(row.scaled(rows));
     }
-    // Tabulated once: a solve per value would make bisection slow.
-    const auto& xs = canonical_values;
-    const double clamped = std::clamp(value, xs.front(), xs.back());
-    const std::size_t i =
-        std::min<std::size_t>(std::upper_bound(xs.begin(), xs.end(), clamped) - xs.begin(), xs.size() - 1);
-    const std::size_t i0 = i == 0 ? 0 : i - 1;
-    const double f = xs[i] == xs[i0] ? 0.0 : (clamped - xs[i0]) / (xs[i] - xs[i0]);
-    // Interpolation, and exact linear extrapolation beyond the table for the currents.
-    const double along = xs[i] == xs[i0] ? 0.0 : (value - xs[i0]) / (xs[i] - xs[i0]);
-    const ColumnPair& a = canonical_pairs[i0];
-    const ColumnPair& b = canonical_pairs[i];
-    return sensed({a.plus_A + along * (b.plus_A - a.plus_A), a.plus_S + f * (b.plus_S - a.plus_S),
-                   a.minus_A + along * (b.minus_A - a.minus_A), a.minus_S + f * (b.minus_S - a.minus_S)});
+    if (options.exact_mac_solves) return sensed(canonical_pair(value));
+    // Barycentric interpolation on the side's Chebyshev-Lobatto nodes; beyond the table,
+    // an exact solve (the weights clamp at full scale).
+    const CanonicalSide& side = canonical_side(value);
+    if (value < side.lo || value > side.hi || side.pairs.empty()) return sensed(canonical_pair(value));
+    const double x = (2.0 * value - (side.lo + side.hi)) / (side.hi - side.lo);
+    ColumnPair sum;
+    double weights = 0.0;
+    for (std::size_t j = 0; j < side.pairs.size(); ++j) {
+        if (x == side.nodes[j]) return sensed(side.pairs[j]);
+        const double w = side.weights[j] / (x - side.nodes[j]);
+        sum += side.pairs[j].scaled(w);
+        weights += w;
+    }
+    return sensed(sum.scaled(1.0 / weights));
 }
 
 /// MAC output swing u (V, positive for a positive MAC) at the compare instants.

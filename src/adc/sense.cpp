@@ -140,6 +140,30 @@ SenseState propagate(const SenseConstants& k, const SenseState& x0, const Phase&
     return follow_pin(k, (E * y).head<3>(), phase, node);
 }
 
+PhaseStep::PhaseStep(const SenseConstants& k, double conductance_S, bool reset, double dt_s, const OutputNode& node)
+    : k_(&k), phase_{1.0, conductance_S, reset}, dt_s_(dt_s), node_(node)
+{
+    if (k.ideal || dt_s <= 0) return;
+    Eigen::Matrix3d A;
+    Eigen::Vector3d b;
+    phase_matrix(k, phase_, node, A, b);
+    Eigen::Matrix4d M = Eigen::Matrix4d::Zero();
+    M.topLeftCorner<3, 3>() = A * dt_s;
+    M.topRightCorner<3, 1>() = b * dt_s;
+    const Eigen::Matrix4d E = M.exp();
+    state_ = E.topLeftCorner<3, 3>();
+    per_A_ = E.topRightCorner<3, 1>();
+}
+
+SenseState PhaseStep::operator()(const SenseState& x0, double current_A) const
+{
+    if (k_->ideal) return ideal_step(*k_, x0, current_A, dt_s_);
+    if (dt_s_ <= 0) return x0;
+    Phase phase = phase_;
+    phase.current_A = current_A;
+    return follow_pin(*k_, state_ * x0 + current_A * per_A_, phase, node_);
+}
+
 SenseState propagate_numeric(const SenseConstants& k, const SenseState& x0, const Phase& phase, double dt,
                              const OutputNode& node)
 {

@@ -59,6 +59,24 @@ struct OutputNode {
 SenseState propagate(const SenseConstants& k, const SenseState& x0, const Phase& phase, double dt_s,
                      const OutputNode& node);
 
+/// propagate() through one phase (conductance, reset switch, dt, node) for any start
+/// state and column current: the phase is linear, x(dt) = Phi x0 + I gamma, so its
+/// exponential is computed once (the augmented matrix of I = 1 A) and every step costs a
+/// 3 x 3 product: the ramp's steps share their phases.
+class PhaseStep {
+public:
+    PhaseStep(const SenseConstants& k, double conductance_S, bool reset, double dt_s, const OutputNode& node);
+    SenseState operator()(const SenseState& x0, double current_A) const;
+
+private:
+    const SenseConstants* k_;
+    Phase phase_;
+    double dt_s_;
+    OutputNode node_;
+    Eigen::Matrix3d state_;
+    Eigen::Vector3d per_A_;
+};
+
 /// The same, integrated numerically with Boost.Odeint (controlled dopri5).
 SenseState propagate_numeric(const SenseConstants& k, const SenseState& x0, const Phase& phase, double dt_s,
                              const OutputNode& node);

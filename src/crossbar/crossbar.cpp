@@ -9,10 +9,16 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <new>
 #include <string>
 #include <utility>
 
 #include "nladc/core/error.hpp"
+#include "row_blocks.hpp"
+
+// Double4 (row_blocks.hpp) values stay inside this library: the calling convention GCC
+// warns about for them without AVX never crosses an ABI boundary.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace nladc {
 
@@ -198,6 +204,30 @@ double ladder_tail_S(int columns, double wire_ohm, double cell_S)
 
 // ---------------------------------------------------------------------------------
 
+namespace {
+
+/// Largest column count of the row_blocks factorization (its blocks are C x C).
+constexpr Eigen::Index max_row_block = 8;
+
+/// Allocates on 32-byte boundaries: the AVX2 kernels load Double4 arrays aligned.
+template <class T>
+struct AlignedAllocator {
+    using value_type = T;
+    static constexpr std::align_val_t alignment{32};
+    AlignedAllocator() = default;
+    template <class U>
+    AlignedAllocator(const AlignedAllocator<U>&) noexcept
+    {
+    }
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, alignment); }
+    bool operator==(const AlignedAllocator&) const { return true; }
+};
+template <class T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
+}  // namespace
+
 struct CrossbarSolver::Impl {
     Eigen::Index rows = 0, cols = 0;
     double wire_conductance_S = 0.0;  ///< 1 / wire_resistance_ohm (0 for ideal wires)
@@ -210,7 +240,18 @@ struct CrossbarSolver::Impl {
     /// Unknown index of row node (i, j) at [i*cols + j], of column node (i, j) at
     /// [rows*cols + i*cols + j]: a nested-dissection order (see order_nodes).
     std::vector<int> position;
-    Factor factor;  ///< ohmic cells with wires: factor of the nodal matrix
+    Factor factor;  ///< ohmic cells with wires, sparse method: factor of the nodal matrix
+    bool row_blocks = false;  ///< the row_blocks method is in use (ohmic and sinh cells)
+    /// The row_blocks factor (see the header), per row i, each block C x C row-major:
+    /// the Cholesky factor of K_vv,i, the cell conductances D_i, that of S_i.
+    template <class V>
+    struct RowBlockFactor {
+        AlignedVector<V> cholesky_vv, cells, cholesky;
+    };
+    RowBlockFactor<double> blocks;
+    std::vector<double> coupling_S;  ///< per column: g on a column wire, 0 on a pinned column
+    std::vector<double> row_wire;    ///< row_blocks: the row-wire block K_vv without cells, C x C
+    std::vector<unsigned char> pinned_flags, floating_flags;  ///< row_blocks: per column
     /// Sinh cells with wires: the nodal matrix without the cells (their entries
     /// present as explicit zeros), and per cell (i*cols + j) the value indices of its
     /// (row, row), (column, column), (row, column), (column, row) entries (-1: no cell).
@@ -315,6 +356,177 @@ struct CrossbarSolver::Impl {
         SparseMatrix A(nodes(), nodes());
         A.setFromTriplets(t.begin(), t.end());
         return A;
+    }
+
+    /// Row-major order for the row_blocks method: row i's row nodes, then its column
+    /// nodes, at [2 C i, 2 C (i + 1)).
+    void order_by_rows()
+    {
+        position.resize(static_cast<std::size_t>(nodes()));
+        for (Eigen::Index i = 0; i < rows; ++i)
+            for (Eigen::Index j = 0; j < cols; ++j) {
+                position[static_cast<std::size_t>(i * cols + j)] = static_cast<int>(2 * cols * i + j);
+                position[static_cast<std::size_t>(rows * cols + i * cols + j)] = static_cast<int>(2 * cols * i + cols + j);
+            }
+    }
+
+    /// The structure as the row_blocks kernels take it (arrays owned by this Impl).
+    row_blocks::Structure kernel_structure() const
+    {
+        row_blocks::Structure k;
+        k.rows = static_cast<long>(rows);
+        k.wire = row_wire.data();
+        k.coupling = coupling_S.data();
+        k.pinned = pinned_flags.data();
+        k.floating = floating_flags.data();
+        k.wire_conductance_S = wire_conductance_S;
+        return k;
+    }
+
+    /// The row-wire block without its cells (C x C, as assemble() stamps the row wire),
+    /// and the column flags as bytes: what the kernels read.
+    void prepare_row_blocks()
+    {
+        const int C = static_cast<int>(cols);
+        row_wire.assign(static_cast<std::size_t>(C * C), 0.0);
+        row_wire[0] += gaps[0].series_S + gaps[0].far_shunt_S;
+        for (int j = 0; j + 1 < C; ++j) {
+            const LadderTwoPort& gap = gaps[static_cast<std::size_t>(j + 1)];
+            row_wire[static_cast<std::size_t>(j * C + j)] += gap.series_S + gap.near_shunt_S;
+            row_wire[static_cast<std::size_t>((j + 1) * C + j + 1)] += gap.series_S + gap.far_shunt_S;
+            row_wire[static_cast<std::size_t>(j * C + j + 1)] = row_wire[static_cast<std::size_t>((j + 1) * C + j)] =
+                -gap.series_S;
+        }
+        row_wire[static_cast<std::size_t>(C * C - 1)] += tail_S;
+        for (std::size_t j = 0; j < static_cast<std::size_t>(C); ++j) {
+            pinned_flags.push_back(pinned[j] ? 1 : 0);
+            floating_flags.push_back(floating[j] ? 1 : 0);
+        }
+    }
+
+    /// The row_blocks factors of the nodal matrices with cell conductances `*cell_S[l]`
+    /// (cells where `pattern_S` is nonzero), one network per lane of V (row_blocks.hpp).
+    /// Throws Error when a block is not positive definite.
+    template <class V>
+    RowBlockFactor<V> factorize_rows(const Eigen::MatrixXd& pattern_S, const Eigen::MatrixXd* const* cell_S,
+                                     bool avx2) const
+    {
+        constexpr int L = row_blocks::Lanes<V>::count;
+        const auto block = static_cast<std::size_t>(cols * cols);
+        RowBlockFactor<V> f;
+        f.cells.resize(static_cast<std::size_t>(rows * cols));
+        f.cholesky_vv.resize(static_cast<std::size_t>(rows) * block);
+        f.cholesky.resize(static_cast<std::size_t>(rows) * block);
+        for (Eigen::Index i = 0; i < rows; ++i)
+            for (Eigen::Index j = 0; j < cols; ++j) {
+                if (pattern_S(i, j) == 0.0 || pinned[static_cast<std::size_t>(j)]) continue;
+                V& cell = f.cells[static_cast<std::size_t>(i * cols + j)];
+                if constexpr (L == 1)
+                    cell = (*cell_S[0])(i, j);
+                else
+                    for (int l = 0; l < L; ++l) cell[l] = (*cell_S[l])(i, j);
+            }
+        const row_blocks::Structure k = kernel_structure();
+        const int C = static_cast<int>(cols);
+        long failed;
+        if constexpr (L == 4) {
+            if (avx2)
+                failed = row_blocks::factorize4_avx2(C, k, &f.cells[0][0], &f.cholesky_vv[0][0], &f.cholesky[0][0]);
+            else
+                failed = row_blocks::factorize_any(C, k, f.cells.data(), f.cholesky_vv.data(), f.cholesky.data());
+        } else {
+            failed = row_blocks::factorize_any(C, k, f.cells.data(), f.cholesky_vv.data(), f.cholesky.data());
+        }
+        if (failed >= 0 && failed % 2 == 0)
+            fail(fmt::format("row {}'s row-wire block is not positive definite", failed / 2));
+        if (failed >= 0)
+            fail(fmt::format("the nodal conductance matrix could not be factorized at row {} (is it singular?)",
+                             failed / 2));
+        return f;
+    }
+
+    /// x_l = A_l^-1 b_l for the factors of factorize_rows, one per lane (unknowns in
+    /// order_by_rows' order; b[l] and x[l] each of nodes() entries).
+    template <class V>
+    void solve_rows(const RowBlockFactor<V>& f, const double* const* b, double* const* x, bool avx2) const
+    {
+        AlignedVector<V> work(static_cast<std::size_t>(nodes()));
+        const row_blocks::Structure k = kernel_structure();
+        const int C = static_cast<int>(cols);
+        if constexpr (row_blocks::Lanes<V>::count == 4) {
+            if (avx2) {
+                row_blocks::solve4_avx2(C, k, &f.cells[0][0], &f.cholesky_vv[0][0], &f.cholesky[0][0], b, x,
+                                        &work[0][0]);
+                return;
+            }
+        }
+        row_blocks::solve_any(C, k, f.cells.data(), f.cholesky_vv.data(), f.cholesky.data(), b, x, work.data());
+    }
+
+    /// The row_blocks factor and solve of one network.
+    RowBlockFactor<double> factorize_row_blocks(const Eigen::MatrixXd& pattern_S, const Eigen::MatrixXd& cell_S) const
+    {
+        const Eigen::MatrixXd* cells[1] = {&cell_S};
+        return factorize_rows<double>(pattern_S, cells, false);
+    }
+    Eigen::VectorXd solve_row_blocks(const RowBlockFactor<double>& f, const Eigen::VectorXd& b) const
+    {
+        Eigen::VectorXd x(nodes());
+        const double* in[1] = {b.data()};
+        double* out[1] = {x.data()};
+        solve_rows<double>(f, in, out, false);
+        return x;
+    }
+
+    /// Adds the cell-sum functional of column j to c: I_j = c^T x (a floating column's
+    /// current is defined 0: nothing is added).
+    void cell_functional(const Eigen::MatrixXd& G, Eigen::Index j, Eigen::VectorXd& c) const
+    {
+        if (floating[static_cast<std::size_t>(j)]) return;
+        for (Eigen::Index i = 0; i < rows; ++i) {
+            c(row_node(i, j)) += G(i, j);
+            c(column_node(i, j)) -= G(i, j);
+        }
+    }
+
+    /// A column's response from its adjoint y = A^-1 c: the right-hand side's dependence
+    /// on the voltages (right_hand_side) applied to y.
+    CrossbarSolver::ColumnResponse response_from_adjoint(const Eigen::VectorXd& y) const
+    {
+        CrossbarSolver::ColumnResponse r{Eigen::VectorXd(rows), Eigen::VectorXd::Zero(cols)};
+        for (Eigen::Index i = 0; i < rows; ++i) r.drive_A_per_V(i) = gaps[0].series_S * y(row_node(i, 0));
+        for (Eigen::Index k = 0; k < cols; ++k) {
+            const auto uk = static_cast<std::size_t>(k);
+            if (pinned[uk])
+                for (Eigen::Index i = 0; i < rows; ++i) r.sense_A_per_V(k) += y(column_node(i, k));
+            else if (!floating[uk])
+                r.sense_A_per_V(k) = wire_conductance_S * y(column_node(rows - 1, k));
+        }
+        return r;
+    }
+
+    /// x = A^-1 b for the ohmic network's factor (either method).
+    Eigen::VectorXd solve_linear(const Eigen::VectorXd& b) const
+    {
+        return row_blocks ? solve_row_blocks(blocks, b) : Eigen::VectorXd(factor.solve(b));
+    }
+
+    /// Ohmic cells: factorizes the nodal matrix of conductances G (either method). Sinh
+    /// cells are factorized per iteration; the sparse method prepares their updates.
+    void factorize(const Eigen::MatrixXd& G, double alpha)
+    {
+        if (alpha != 0.0) {
+            if (!row_blocks) prepare_cell_updates(G);
+            return;
+        }
+        if (row_blocks) {
+            blocks = factorize_row_blocks(G, G);
+        } else {
+            factor.compute(assemble(G, G));
+            if (factor.info() != Eigen::Success)
+                fail("the nodal conductance matrix could not be factorized (is it singular?)");
+        }
+        ++factorizations;
     }
 
     void prepare_cell_updates(const Eigen::MatrixXd& G)
@@ -432,16 +644,131 @@ CrossbarSolver::CrossbarSolver(CrossbarNetwork network, CrossbarSolveOptions opt
             impl.gaps.push_back({impl.wire_conductance_S / segments, 0.0, 0.0});
     }
     impl.tail_S = lumped_S > 0 ? ladder_tail_S(network_.trailing_lumped_columns, network_.wire_resistance_ohm, lumped_S) : 0.0;
-    impl.order_nodes();
-    if (network_.iv_alpha_per_V != 0.0) {  // sinh cells: factorized per iteration
-        impl.prepare_cell_updates(G);
-        return;
+    using Method = CrossbarSolveOptions::Method;
+    if (options_.method == Method::row_blocks && impl.cols > max_row_block)
+        fail(fmt::format("the row_blocks method takes at most {} columns, the network has {}", max_row_block,
+                         impl.cols));
+    impl.row_blocks =
+        options_.method == Method::row_blocks || (options_.method == Method::automatic && impl.cols <= max_row_block);
+    if (impl.row_blocks) {
+        impl.order_by_rows();
+        for (std::size_t j = 0; j < cols; ++j) impl.coupling_S.push_back(impl.pinned[j] ? 0.0 : impl.wire_conductance_S);
+        impl.prepare_row_blocks();
+    } else {
+        impl.order_nodes();
     }
+    impl.factorize(G, network_.iv_alpha_per_V);
+}
 
-    impl.factor.compute(impl.assemble(G, G));
-    ++impl.factorizations;
-    if (impl.factor.info() != Eigen::Success)
-        fail("the nodal conductance matrix could not be factorized (is it singular?)");
+CrossbarSolver::ColumnResponse CrossbarSolver::column_response(Eigen::Index column) const
+{
+    const Impl& impl = *impl_;
+    const auto& G = network_.conductance_S;
+    if (column < 0 || column >= impl.cols)
+        fail(fmt::format("column_response: column {} is not in [0, {})", column, impl.cols));
+    if (network_.iv_alpha_per_V != 0.0)
+        fail(fmt::format("column_response needs ohmic cells (iv_alpha_per_V = {})", network_.iv_alpha_per_V));
+    ColumnResponse r{Eigen::VectorXd::Zero(impl.rows), Eigen::VectorXd::Zero(impl.cols)};
+    const auto j = static_cast<std::size_t>(column);
+    if (impl.floating[j]) return r;
+    if (impl.wire_conductance_S == 0.0) {
+        r.drive_A_per_V = G.col(column);
+        r.sense_A_per_V(column) = -G.col(column).sum();
+        return r;
+    }
+    Eigen::VectorXd c = Eigen::VectorXd::Zero(impl.nodes());
+    impl.cell_functional(G, column, c);
+    return impl.response_from_adjoint(impl.solve_linear(c));
+}
+
+namespace {
+
+/// Checks that `conductance_S` is valid and has the shape and nonzero pattern of `G`.
+void check_same_pattern(const Eigen::MatrixXd& conductance_S, const Eigen::MatrixXd& G, const char* what)
+{
+    if (conductance_S.rows() != G.rows() || conductance_S.cols() != G.cols())
+        fail(fmt::format("{}: {} x {} conductances for a {} x {} network", what, conductance_S.rows(),
+                         conductance_S.cols(), G.rows(), G.cols()));
+    check_conductances(conductance_S);
+    for (Eigen::Index j = 0; j < G.cols(); ++j)
+        for (Eigen::Index i = 0; i < G.rows(); ++i)
+            if ((conductance_S(i, j) == 0.0) != (G(i, j) == 0.0))
+                fail(fmt::format("{}: conductance_S({}, {}) = {} changes the network's nonzero pattern (was {})", what,
+                                 i, j, conductance_S(i, j), G(i, j)));
+}
+
+}  // namespace
+
+std::vector<std::vector<CrossbarSolver::ColumnResponse>> CrossbarSolver::column_responses(
+    const std::vector<Eigen::MatrixXd>& conductances, const std::vector<Eigen::Index>& columns) const
+{
+    const Impl& impl = *impl_;
+    std::vector<std::vector<ColumnResponse>> result;
+    const bool batched = impl.row_blocks && impl.wire_conductance_S > 0.0 && network_.iv_alpha_per_V == 0.0;
+    if (!batched) {
+        for (const Eigen::MatrixXd& G : conductances) {
+            const CrossbarSolver one = with_conductances(G);
+            auto& responses = result.emplace_back();
+            for (Eigen::Index j : columns) responses.push_back(one.column_response(j));
+        }
+        return result;
+    }
+    for (const Eigen::MatrixXd& G : conductances) check_same_pattern(G, network_.conductance_S, "column_responses");
+    for (Eigen::Index j : columns)
+        if (j < 0 || j >= impl.cols)
+            fail(fmt::format("column_responses: column {} is not in [0, {})", j, impl.cols));
+    constexpr int L = row_blocks::Lanes<row_blocks::Double4>::count;
+    for (std::size_t first = 0; first < conductances.size(); first += L) {
+        // A short last batch repeats its last network in the spare lanes.
+        const Eigen::MatrixXd* lane[L];
+        for (int l = 0; l < L; ++l) lane[l] = &conductances[std::min(first + l, conductances.size() - 1)];
+        const bool avx2 = options_.use_avx2 && row_blocks::avx2_available();
+        const auto factor = impl.factorize_rows<row_blocks::Double4>(network_.conductance_S, lane, avx2);
+        std::vector<std::vector<ColumnResponse>> batch(L);
+        std::vector<Eigen::VectorXd> c(L, Eigen::VectorXd(impl.nodes())), y(L, Eigen::VectorXd(impl.nodes()));
+        const double* in[L];
+        double* out[L];
+        for (int l = 0; l < L; ++l) {
+            in[l] = c[static_cast<std::size_t>(l)].data();
+            out[l] = y[static_cast<std::size_t>(l)].data();
+        }
+        for (Eigen::Index j : columns) {
+            for (int l = 0; l < L; ++l) {
+                c[static_cast<std::size_t>(l)].setZero();
+                impl.cell_functional(*lane[l], j, c[static_cast<std::size_t>(l)]);
+            }
+            impl.solve_rows<row_blocks::Double4>(factor, in, out, avx2);
+            for (int l = 0; l < L; ++l) batch[static_cast<std::size_t>(l)].push_back(impl.response_from_adjoint(y[static_cast<std::size_t>(l)]));
+        }
+        for (std::size_t l = 0; l < L && first + l < conductances.size(); ++l) result.push_back(std::move(batch[l]));
+    }
+    return result;
+}
+
+CrossbarSolver CrossbarSolver::with_conductances(const Eigen::MatrixXd& conductance_S) const
+{
+    check_same_pattern(conductance_S, network_.conductance_S, "with_conductances");
+    CrossbarSolver other(*this);
+    other.network_.conductance_S = conductance_S;
+    const Impl& impl = *impl_;
+    auto next = std::make_shared<Impl>();
+    // The structure (node order, wire stamps, flags) is shared; the factor is new.
+    next->rows = impl.rows;
+    next->cols = impl.cols;
+    next->wire_conductance_S = impl.wire_conductance_S;
+    next->gaps = impl.gaps;
+    next->tail_S = impl.tail_S;
+    next->floating = impl.floating;
+    next->pinned = impl.pinned;
+    next->position = impl.position;
+    next->row_blocks = impl.row_blocks;
+    next->coupling_S = impl.coupling_S;
+    next->row_wire = impl.row_wire;
+    next->pinned_flags = impl.pinned_flags;
+    next->floating_flags = impl.floating_flags;
+    if (impl.wire_conductance_S > 0.0) next->factorize(conductance_S, network_.iv_alpha_per_V);
+    other.impl_ = std::move(next);
+    return other;
 }
 
 std::int64_t CrossbarSolver::factorization_count() const { return impl_->factorizations.load(); }
@@ -485,8 +812,7 @@ CrossbarSolution CrossbarSolver::solve(const Eigen::VectorXd& drive_V, const Eig
 
     const Eigen::VectorXd b = impl.right_hand_side(drive_V, sense_V);
     if (alpha == 0.0) {
-        const Eigen::VectorXd x = impl.factor.solve(b);
-        impl.extract(x, G, alpha, s);
+        impl.extract(impl.solve_linear(b), G, alpha, s);
         check_currents(s);
         s.iterations = 1;
         return s;
@@ -508,13 +834,17 @@ CrossbarSolution CrossbarSolver::solve(const Eigen::VectorXd& drive_V, const Eig
                     fail(fmt::format("cell ({}, {}) current overflows at {} V (iv_alpha_per_V = {})", i, j, V,
                                      alpha));
             }
-        const SparseMatrix A = impl.with_cells(secant_S);
-        if (iteration == 1) factor.analyzePattern(A);
-        factor.factorize(A);
+        if (impl.row_blocks) {
+            impl.extract(impl.solve_row_blocks(impl.factorize_row_blocks(G, secant_S), b), G, alpha, s);
+        } else {
+            const SparseMatrix A = impl.with_cells(secant_S);
+            if (iteration == 1) factor.analyzePattern(A);
+            factor.factorize(A);
+            if (factor.info() != Eigen::Success)
+                fail(fmt::format("the nodal conductance matrix could not be factorized at iteration {}", iteration));
+            impl.extract(factor.solve(b), G, alpha, s);
+        }
         ++impl_->factorizations;
-        if (factor.info() != Eigen::Success)
-            fail(fmt::format("the nodal conductance matrix could not be factorized at iteration {}", iteration));
-        impl.extract(factor.solve(b), G, alpha, s);
         check_currents(s);
         const double scale = s.column_current_A.cwiseAbs().maxCoeff();
         const double delta = (s.column_current_A - previous_A).cwiseAbs().maxCoeff();
@@ -528,6 +858,12 @@ CrossbarSolution CrossbarSolver::solve(const Eigen::VectorXd& drive_V, const Eig
     fail(fmt::format("the sinh-cell iteration did not converge in {} iterations (last relative change of the "
                      "column currents {:.3g}, tolerance {:.3g})",
                      options_.max_iterations, change, options_.relative_tolerance));
+}
+
+bool row_blocks::avx2_available()
+{
+    static const bool available = __builtin_cpu_supports("avx2");
+    return available;
 }
 
 }  // namespace nladc

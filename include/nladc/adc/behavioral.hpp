@@ -115,6 +115,11 @@ struct AdcOptions {
     Idealization ideal;
     AdcMode mode = AdcMode::static_solve;
     CalibrationParams calibration;
+    /// With wires, the canonical MAC realization (convert(value), transition_levels)
+    /// solves the array for every value instead of interpolating the per-chip table
+    /// (docs/adc.md, "The MAC path with wires"): the reference the table is tested
+    /// against, ~100x slower. Not a technology or study key.
+    bool exact_mac_solves = false;
 };
 
 struct EnergyTerm {

@@ -28,8 +28,23 @@
 //                        - f(G_ij, v_ij - u_ij) = 0
 //
 // For ohmic cells this is A x = b with A the (symmetric positive definite) nodal
-// conductance matrix; it is factorized once (sparse LDL^T) and every solve reuses the
-// factor. For sinh cells the solver iterates on secant conductances
+// conductance matrix; it is factorized once and every solve reuses the factor. Two
+// factorizations give the same x to rounding (CrossbarSolveOptions::Method):
+//
+//   sparse      sparse LDL^T in a nested-dissection order (any size);
+//   row_blocks  for narrow networks (<= 8 columns, e.g. the MAC pair and the replica
+//               column with the rest of the array lumped): A is block tridiagonal in
+//               the rows, x_i = (v_i, u_i). Each row's row-wire nodes couple only
+//               within the row, so they are eliminated first,
+//                   v_i = W_i (b_v,i + D_i u_i),   W_i = K_vv,i^-1,  D_i = diag(G_i.)
+//                   H_i = K_uu,i - D_i W_i D_i,    h_i = b_u,i + D_i W_i b_v,i,
+//               and the column nodes, coupled between rows i and i+1 by -g on each
+//               (unpinned) column wire, P = diag(unpinned), by block Cholesky:
+//                   S_0 = H_0,  S_i = H_i - g^2 P S_(i-1)^-1 P,
+//                   z_0 = h_0,  z_i = h_i + g P S_(i-1)^-1 z_(i-1),
+//                   u_(R-1) = S_(R-1)^-1 z_(R-1),  u_i = S_i^-1 (z_i + g P u_(i+1)).
+//               O(R C^3) work and no allocation per row: ~20x faster than the sparse
+//               path on a 64 x 3 network (docs/performance.md). For sinh cells the solver iterates on secant conductances
 // G_eff = f(G, V)/V (G at V = 0), refactorizing each iteration, starting from the
 // ideal-wire voltages, until the column currents settle (see CrossbarSolveOptions).
 //
@@ -97,6 +112,14 @@ struct CrossbarSolveOptions {
     double relative_tolerance = 1e-12;
     /// Fixed-point iterations allowed before the solve throws Error.
     int max_iterations = 200;
+    /// Factorization of the nodal matrix (see the top of this file): automatic takes
+    /// row_blocks for networks of <= 8 columns and sparse otherwise; the other two force
+    /// one (row_blocks throws Error above 8 columns). Tests compare the two.
+    enum class Method { automatic, sparse, row_blocks };
+    Method method = Method::automatic;
+    /// column_responses may run its batched kernels with AVX2 where the CPU has it
+    /// (bit-identical either way; tests compare the two).
+    bool use_avx2 = true;
 };
 
 struct CrossbarSolution {
@@ -138,6 +161,34 @@ public:
     /// the nonlinear iteration does not converge within max_iterations (naming the
     /// iteration count and the last relative change).
     CrossbarSolution solve(const Eigen::VectorXd& drive_V, const Eigen::VectorXd& sense_V) const;
+
+    /// A solver of the same network with other cell conductances (same shape, nonzero
+    /// exactly where the network's are), reusing the node order and wire stamps and
+    /// factorizing once more: a family of solves over one array (a weight sweep) skips
+    /// the set-up. Throws Error when the shape or the nonzero pattern differs, or for an
+    /// invalid conductance (naming the entry).
+    CrossbarSolver with_conductances(const Eigen::MatrixXd& conductance_S) const;
+
+    /// Ohmic cells: column `column`'s current as a linear function of the voltages,
+    ///     I = drive_A_per_V . V_drive + sense_A_per_V . V_sense   (A, V),
+    /// from one adjoint solve: I is c^T x for the column's cell-sum functional c, x =
+    /// A^-1 b(V_drive, V_sense), and with A symmetric I = y^T b for A y = c. Its Norton
+    /// conductance at the sense node is -sense_A_per_V(column). Ideal wires: G(i, column)
+    /// and -sum_i G(i, column). Zero for a floating column. Throws Error for sinh cells
+    /// or a column out of range.
+    struct ColumnResponse {
+        Eigen::VectorXd drive_A_per_V;  ///< one per row
+        Eigen::VectorXd sense_A_per_V;  ///< one per column
+    };
+    ColumnResponse column_response(Eigen::Index column) const;
+
+    /// with_conductances(conductances[n]).column_response(columns[c]) as result[n][c]
+    /// for a family of networks over this one's structure (e.g. a weight sweep): the
+    /// row_blocks method factorizes and solves 4 of them side by side across vector
+    /// lanes (each lane bit-identical to the single solve), the others one by one.
+    /// Throws as with_conductances and column_response do.
+    std::vector<std::vector<ColumnResponse>> column_responses(const std::vector<Eigen::MatrixXd>& conductances,
+                                                              const std::vector<Eigen::Index>& columns) const;
 
     const CrossbarNetwork& network() const { return network_; }
     const CrossbarSolveOptions& options() const { return options_; }
