@@ -94,6 +94,18 @@ void phase_matrix(const SenseConstants& k, const Phase& phase, const OutputNode&
     }
 }
 
+/// exp of the augmented matrix [A b; 0 0] dt of the phase: [x(dt); 1] = E [x0; 1].
+Eigen::Matrix4d phase_exponential(const SenseConstants& k, const Phase& phase, const OutputNode& node, double dt)
+{
+    Eigen::Matrix3d A;
+    Eigen::Vector3d b;
+    phase_matrix(k, phase, node, A, b);
+    Eigen::Matrix4d M = Eigen::Matrix4d::Zero();
+    M.topLeftCorner<3, 3>() = A * dt;
+    M.topRightCorner<3, 1>() = b * dt;
+    return M.exp();
+}
+
 SenseState ideal_step(const SenseConstants& k, const SenseState& x0, double current, double dt)
 {
     SenseState x = x0;
@@ -128,29 +140,16 @@ SenseState propagate(const SenseConstants& k, const SenseState& x0, const Phase&
 {
     if (k.ideal) return ideal_step(k, x0, phase.current_A, dt);
     if (dt <= 0) return x0;
-    Eigen::Matrix3d A;
-    Eigen::Vector3d b;
-    phase_matrix(k, phase, node, A, b);
-    Eigen::Matrix4d M = Eigen::Matrix4d::Zero();
-    M.topLeftCorner<3, 3>() = A * dt;
-    M.topRightCorner<3, 1>() = b * dt;
-    const Eigen::Matrix4d E = M.exp();
     Eigen::Vector4d y;
     y << x0, 1.0;
-    return follow_pin(k, (E * y).head<3>(), phase, node);
+    return follow_pin(k, (phase_exponential(k, phase, node, dt) * y).head<3>(), phase, node);
 }
 
 PhaseStep::PhaseStep(const SenseConstants& k, double conductance_S, bool reset, double dt_s, const OutputNode& node)
     : k_(&k), phase_{1.0, conductance_S, reset}, dt_s_(dt_s), node_(node)
 {
     if (k.ideal || dt_s <= 0) return;
-    Eigen::Matrix3d A;
-    Eigen::Vector3d b;
-    phase_matrix(k, phase_, node, A, b);
-    Eigen::Matrix4d M = Eigen::Matrix4d::Zero();
-    M.topLeftCorner<3, 3>() = A * dt_s;
-    M.topRightCorner<3, 1>() = b * dt_s;
-    const Eigen::Matrix4d E = M.exp();
+    const Eigen::Matrix4d E = phase_exponential(k, phase_, node, dt_s);
     state_ = E.topLeftCorner<3, 3>();
     per_A_ = E.topRightCorner<3, 1>();
 }

@@ -228,7 +228,9 @@ using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
 }  // namespace
 
-struct CrossbarSolver::Impl {
+/// What a network's solvers share: its shape, wire stamps, column flags and node order
+/// (copied as is by with_conductances).
+struct NetworkLayout {
     Eigen::Index rows = 0, cols = 0;
     double wire_conductance_S = 0.0;  ///< 1 / wire_resistance_ohm (0 for ideal wires)
     /// The row wire in front of each column (from the previous column, or the driver):
@@ -238,10 +240,17 @@ struct CrossbarSolver::Impl {
     std::vector<bool> floating;       ///< per column
     std::vector<bool> pinned;         ///< floating with every cell zero: nodes pinned to V_sense
     /// Unknown index of row node (i, j) at [i*cols + j], of column node (i, j) at
-    /// [rows*cols + i*cols + j]: a nested-dissection order (see order_nodes).
+    /// [rows*cols + i*cols + j]: a nested-dissection order (see order_nodes), or row by
+    /// row for the row_blocks method (order_by_rows).
     std::vector<int> position;
-    Factor factor;  ///< ohmic cells with wires, sparse method: factor of the nodal matrix
     bool row_blocks = false;  ///< the row_blocks method is in use (ohmic and sinh cells)
+    std::vector<double> coupling_S;  ///< row_blocks: per column, g on a column wire, 0 on a pinned column
+    std::vector<double> row_wire;    ///< row_blocks: the row-wire block K_vv without cells, C x C
+    std::vector<unsigned char> pinned_flags, floating_flags;  ///< row_blocks: per column
+};
+
+struct CrossbarSolver::Impl : NetworkLayout {
+    Factor factor;  ///< ohmic cells with wires, sparse method: factor of the nodal matrix
     /// The row_blocks factor (see the header), per row i, each block C x C row-major:
     /// the Cholesky factor of K_vv,i, the cell conductances D_i, that of S_i.
     template <class V>
@@ -249,9 +258,6 @@ struct CrossbarSolver::Impl {
         AlignedVector<V> cholesky_vv, cells, cholesky;
     };
     RowBlockFactor<double> blocks;
-    std::vector<double> coupling_S;  ///< per column: g on a column wire, 0 on a pinned column
-    std::vector<double> row_wire;    ///< row_blocks: the row-wire block K_vv without cells, C x C
-    std::vector<unsigned char> pinned_flags, floating_flags;  ///< row_blocks: per column
     /// Sinh cells with wires: the nodal matrix without the cells (their entries
     /// present as explicit zeros), and per cell (i*cols + j) the value indices of its
     /// (row, row), (column, column), (row, column), (column, row) entries (-1: no cell).
@@ -752,20 +758,8 @@ CrossbarSolver CrossbarSolver::with_conductances(const Eigen::MatrixXd& conducta
     other.network_.conductance_S = conductance_S;
     const Impl& impl = *impl_;
     auto next = std::make_shared<Impl>();
-    // The structure (node order, wire stamps, flags) is shared; the factor is new.
-    next->rows = impl.rows;
-    next->cols = impl.cols;
-    next->wire_conductance_S = impl.wire_conductance_S;
-    next->gaps = impl.gaps;
-    next->tail_S = impl.tail_S;
-    next->floating = impl.floating;
-    next->pinned = impl.pinned;
-    next->position = impl.position;
-    next->row_blocks = impl.row_blocks;
-    next->coupling_S = impl.coupling_S;
-    next->row_wire = impl.row_wire;
-    next->pinned_flags = impl.pinned_flags;
-    next->floating_flags = impl.floating_flags;
+    // The layout (node order, wire stamps, flags) is the same; the factor is new.
+    static_cast<NetworkLayout&>(*next) = impl;
     if (impl.wire_conductance_S > 0.0) next->factorize(conductance_S, network_.iv_alpha_per_V);
     other.impl_ = std::move(next);
     return other;

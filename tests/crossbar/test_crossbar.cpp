@@ -184,6 +184,18 @@ CrossbarNetwork make_network(Eigen::MatrixXd G, double r_ohm, double alpha = 0.0
     return network;
 }
 
+/// The ADC's kind of network: three kept columns (the middle one floating), the rest of
+/// an array lumped into the row wires.
+CrossbarNetwork three_column_network(Eigen::Index rows, std::uint64_t seed, double r_ohm, double alpha,
+                                     double lumped_S, int trailing)
+{
+    CrossbarNetwork network = make_network(random_conductances(rows, 3, seed), r_ohm, alpha, {false, true, false});
+    network.lumped_cell_conductance_S = lumped_S;
+    network.row_segments = {1, 1, 30};
+    network.trailing_lumped_columns = trailing;
+    return network;
+}
+
 }  // namespace
 
 TEST_CASE("1x1 crossbar: the series circuit driver-wire-cell-wire-sense", "[crossbar]")
@@ -537,10 +549,7 @@ TEST_CASE("with_conductances: the same network refactorized equals a new solver"
     for (auto method : {CrossbarSolveOptions::Method::sparse, CrossbarSolveOptions::Method::row_blocks})
         for (double alpha : {0.0, 4.0}) {
             INFO("alpha = " << alpha << ", method " << static_cast<int>(method));
-            CrossbarNetwork network = make_network(random_conductances(9, 3, 3), 2.0, alpha, {false, true, false});
-            network.lumped_cell_conductance_S = 1e-4;
-            network.row_segments = {1, 1, 30};
-            network.trailing_lumped_columns = 2;
+            CrossbarNetwork network = three_column_network(9, 3, 2.0, alpha, 1e-4, 2);
             CrossbarSolveOptions options;
             options.method = method;
             const CrossbarSolver base(network, options);
@@ -569,10 +578,7 @@ TEST_CASE("column_responses: a family of networks in vector lanes, bit-identical
     for (auto method : {CrossbarSolveOptions::Method::sparse, CrossbarSolveOptions::Method::row_blocks})
         for (std::size_t family : {1, 3, 4, 9}) {
             INFO(family << " networks, method " << static_cast<int>(method));
-            CrossbarNetwork network = make_network(random_conductances(10, 3, 31), 1.5, 0.0, {false, true, false});
-            network.lumped_cell_conductance_S = 1.75e-4;
-            network.row_segments = {1, 1, 30};
-            network.trailing_lumped_columns = 1;
+            const CrossbarNetwork network = three_column_network(10, 31, 1.5, 0.0, 1.75e-4, 1);
             CrossbarSolveOptions options;
             options.method = method;
             const CrossbarSolver base(network, options);
