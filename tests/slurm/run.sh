@@ -4,9 +4,10 @@
 #   1. `nladc mc --study S --trials 4000 --seed 7 --slurm --tasks 4 --submit` (S = the
 #      example study, default wires): the merged trials.csv and summary.json must be
 #      byte-identical to a one-process `nladc mc` of the same study;
-#   2. the same with blocks of 250 trials, one array task cancelled (scancel) mid-run and
-#      `nladc mc --resubmit` at once, while other tasks still run: identical again (the
-#      block size does not change a row).
+#   2. 16000 trials in blocks of 1000 (enough work per task that a cancel lands mid-run:
+#      a shard of the default study runs ~2500 trials/s per CPU), one array task cancelled
+#      (scancel) after its first block and `nladc mc --resubmit` at once, while other tasks
+#      still run: identical to a one-process run of those 16000 trials.
 # Prints the job ids and each shard's time (its run_<i>of4.json). Usage: run.sh NLADC
 set -euo pipefail
 nladc=$(readlink -f "$1")
@@ -56,12 +57,15 @@ PY
 }
 
 "$nladc" mc --example-study >S.json
-python3 -c 'import json; s=json.load(open("S.json")); s["block_size"]=250; json.dump(s, open("S250.json","w"), indent=2)'
+python3 -c 'import json; s=json.load(open("S.json")); s["block_size"]=1000; json.dump(s, open("S1000.json","w"), indent=2)'
 
-echo "slurm test: reference, one process"
+echo "slurm test: references, one process"
 start=$SECONDS
 "$nladc" mc --study S.json --trials 4000 --seed 7 --threads 2 --out one 2>/dev/null
 echo "  4000 trials in $((SECONDS - start)) s"
+start=$SECONDS
+"$nladc" mc --study S1000.json --trials 16000 --seed 7 --threads 2 --out one16k 2>/dev/null
+echo "  16000 trials in $((SECONDS - start)) s"
 
 echo "slurm test: 1. a 4-task array and its merge job"
 start=$SECONDS
@@ -80,13 +84,13 @@ cmp A/summary.json one/summary.json || fail "A/summary.json differs from the one
 echo "  A/trials.csv and summary.json byte-identical to the one-process run"
 
 echo "slurm test: 2. one task cancelled mid-run, then --resubmit"
-out=$("$nladc" mc --study S250.json --trials 4000 --seed 7 --slurm --tasks 4 --submit --out B)
+out=$("$nladc" mc --study S1000.json --trials 16000 --seed 7 --slurm --tasks 4 --submit --out B)
 echo "$out"
 array=$(submitted_id "$out" array)
 merge=$(submitted_id "$out" merge)
 study=$(python3 -c 'import json; print(json.load(open("B/slurm/plan.json"))["study_hash"][:12])')
 # Shard 3 has 4 blocks (2, 6, 10, 14): cancel it after its first. The wait is generous (a
-# loaded machine ran a block of 250 trials in ~30 s per task); a fast one leaves at once.
+# loaded machine under ASan ran ~9 trials/s per task); a fast one leaves at once.
 for _ in $(seq 6000); do
     [ -n "$(ls B/shards/3/blocks 2>/dev/null)" ] && break
     sleep 0.1
@@ -105,6 +109,6 @@ wait_gone 600 "nladc-mc-$study" "nladc-merge-$study"
 [ "$(job_state "$merge")" = CANCELLED ] || fail "the first merge job $merge ended $(job_state "$merge"), not CANCELLED"
 [ "$(job_state "$merge2")" = COMPLETED ] || fail "merge job $merge2 ended $(job_state "$merge2")"
 grep -q "interrupted" B/slurm/logs/shard-3.log || fail "shard 3's log shows no interruption: the cancel came too late to test anything"
-cmp B/trials.csv one/trials.csv || fail "B/trials.csv differs from the one-process run after resubmission"
+cmp B/trials.csv one16k/trials.csv || fail "B/trials.csv differs from the one-process run after resubmission"
 echo "  B/trials.csv byte-identical to the one-process run after resubmission"
 echo "slurm test: passed"
