@@ -226,6 +226,10 @@ struct AlignedAllocator {
 template <class T>
 using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
+/// A Double4 array as the AVX2 kernels take it: its doubles, four per element.
+const double* as_doubles(const row_blocks::Double4* p) { return reinterpret_cast<const double*>(p); }
+double* as_doubles(row_blocks::Double4* p) { return reinterpret_cast<double*>(p); }
+
 }  // namespace
 
 /// What a network's solvers share: its shape, wire stamps, column flags and node order
@@ -437,7 +441,8 @@ struct CrossbarSolver::Impl : NetworkLayout {
         long failed;
         if constexpr (L == 4) {
             if (avx2)
-                failed = row_blocks::factorize4_avx2(C, k, &f.cells[0][0], &f.cholesky_vv[0][0], &f.cholesky[0][0]);
+                failed = row_blocks::factorize4_avx2(C, k, as_doubles(f.cells.data()), as_doubles(f.cholesky_vv.data()),
+                                                     as_doubles(f.cholesky.data()));
             else
                 failed = row_blocks::factorize_any(C, k, f.cells.data(), f.cholesky_vv.data(), f.cholesky.data());
         } else {
@@ -461,8 +466,8 @@ struct CrossbarSolver::Impl : NetworkLayout {
         const int C = static_cast<int>(cols);
         if constexpr (row_blocks::Lanes<V>::count == 4) {
             if (avx2) {
-                row_blocks::solve4_avx2(C, k, &f.cells[0][0], &f.cholesky_vv[0][0], &f.cholesky[0][0], b, x,
-                                        &work[0][0]);
+                row_blocks::solve4_avx2(C, k, as_doubles(f.cells.data()), as_doubles(f.cholesky_vv.data()),
+                                        as_doubles(f.cholesky.data()), b, x, as_doubles(work.data()));
                 return;
             }
         }
