@@ -403,8 +403,7 @@ ConversionEnergy BehavioralAdc::energy(double mac_value) const
         mac_j += v * (m.read_current(gp, v) + m.read_current(gm, v)) * t;
     }
     double replica_j = 0.0;
-    const auto replica = m.replica_nortons();
-    for (int k = 1; k <= decisions; ++k) replica_j += v * replica[static_cast<std::size_t>(k - 1)].current_A * t;
+    for (int k = 1; k <= decisions; ++k) replica_j += v * m.replica[static_cast<std::size_t>(k - 1)].current_A * t;
     const double sense_time = m.sense.reset_s + t + decisions * period;
     const double integrators_j =
         opamp_power_W(m.tech) * (sense_time + decisions * period / m.columns);  // replica shared by the columns

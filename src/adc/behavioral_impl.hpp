@@ -60,6 +60,7 @@ struct BehavioralAdc::Impl {
     double k_vread = 0.0;        ///< u per siemens of Norton conductance at V_read (ideal K V_read)
     std::vector<double> ramp;    ///< u_line(k) at the compare instants, k = 1 .. L-1
     std::vector<int> enabled_cells;  ///< replica cells enabled at step k (k = 1 .. L-1)
+    std::vector<Norton> replica;     ///< the replica column's Norton equivalent at step k (k = 1 .. L-1)
     /// MAC output per unit Norton current as a function of the Norton conductance
     /// (tabulated; chip-independent, shared between chips).
     struct Response {

@@ -83,7 +83,8 @@ void BehavioralAdc::Impl::build_ramp()
     const CalibrationParams& cal = options.calibration;
     ramp.assign(static_cast<std::size_t>(steps), 0.0);
     enabled_cells.assign(static_cast<std::size_t>(steps), 0);
-    const std::vector<Norton> nortons = replica_nortons();
+    replica = replica_nortons();
+    const std::vector<Norton>& nortons = replica;
     // From the integration's end to the compare edge: the select delay, then the hold.
     const double hold_s = sense.compare_s - sense.reset_s - sense.integration_s - sense.select_delay_s;
     struct RampPhases {

@@ -242,7 +242,6 @@ std::optional<std::string> read_block(const fs::path& file)
     return content;
 }
 
-
 void write_study_identity(const StudyInputs& in, const fs::path& dir)
 {
     const fs::path file = dir / "study.json";
