@@ -14,6 +14,7 @@
 #include "nladc/crossbar/crossbar.hpp"
 #include "nladc/device/rram.hpp"
 #include "behavioral_impl.hpp"
+#include "convert_lanes.hpp"
 
 namespace nladc {
 
@@ -257,6 +258,26 @@ void quantize_inputs(const double* x, Eigen::Index n, double levels, double* ste
     }
 }
 
+/// sum_i a[i] b[i] in the order convert_batch's lanes use: four partial sums over
+/// i mod 4, then (s0 + s1) + (s2 + s3). Fixed here rather than left to Eigen, whose
+/// reduction order depends on its packet size.
+double ordered_dot(const double* a, const double* b, Eigen::Index n)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    Eigen::Index i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    if (i < n) s0 += a[i] * b[i];
+    if (i + 1 < n) s1 += a[i + 1] * b[i + 1];
+    if (i + 2 < n) s2 += a[i + 2] * b[i + 2];
+    return (s0 + s1) + (s2 + s3);
+}
+
+
 }  // namespace
 
 int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& inputs, RandomStream* noise) const
@@ -288,12 +309,54 @@ int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& 
         heap.resize(static_cast<std::size_t>(inputs.size()));
         buffer = heap.data();
     }
-    Eigen::Map<Eigen::ArrayXd> steps(buffer, inputs.size());
     quantize_inputs(inputs.data(), inputs.size(), levels, buffer);
-    const double current = m.limited(steps.matrix().dot(column.difference_S) * (m.chip.v_read_V / levels));
+    const double current =
+        m.limited(ordered_dot(buffer, column.difference_S.data(), inputs.size()) * (m.chip.v_read_V / levels));
     double u = column.response_V_per_A * current + column.offset_V;
     if (!m.sense.ideal) u = std::clamp(u, -m.sense.swing_V, m.sense.swing_V);
     return m.decide(m.calibrated_mac(u), noise);
+}
+
+bool adc_lanes::avx2_available()
+{
+    static const bool available = __builtin_cpu_supports("avx2");
+    return available;
+}
+
+void BehavioralAdc::convert_batch(const PreparedColumn& column, const Eigen::MatrixXd& inputs,
+                                  std::span<int> codes) const
+{
+    const Impl& m = *impl_;
+    const Eigen::Index rows = inputs.rows(), n = inputs.cols();
+    if (static_cast<Eigen::Index>(codes.size()) != n)
+        throw Error(fmt::format("convert_batch: {} codes for {} conversions", codes.size(), n));
+    // The conditions under which convert() takes its static path, and the code is a count.
+    const bool static_path = !(m.wire_ohm > 0 || m.alpha > 0 || (m.transient && !m.sense.ideal && m.pulse_width()));
+    Eigen::Index c = 0;
+    if (static_path && m.counts_decisions(nullptr) && rows == column.difference_S.size() && adc_lanes::avx2_available()) {
+        constexpr double none = std::numeric_limits<double>::infinity();
+        adc_lanes::StaticTail tail;
+        tail.levels = std::ldexp(1.0, m.tech.array.input_bits) - 1.0;
+        tail.scale = m.chip.v_read_V / tail.levels;
+        tail.current_cap_A = m.sense.max_current_A > 0 ? m.sense.max_current_A : none;
+        tail.response_V_per_A = column.response_V_per_A;
+        tail.column_offset_V = column.offset_V;
+        tail.swing_V = m.sense.ideal ? none : m.sense.swing_V;
+        tail.gain = 1.0 + m.options.calibration.gain_error;
+        tail.compression = m.options.calibration.mac_compression;
+        tail.kick_V = m.kick_V;
+        tail.offset_V = m.offset_V;
+        tail.meta_V = m.meta_V;
+        tail.ramp = m.ramp.data();
+        tail.steps = static_cast<long>(m.ramp.size());
+        tail.at_or_below = m.meta_V > 0;
+        for (; c + 4 <= n; c += 4) {
+            const double* x[4] = {inputs.col(c).data(), inputs.col(c + 1).data(), inputs.col(c + 2).data(),
+                                  inputs.col(c + 3).data()};
+            adc_lanes::codes4_avx2(x, static_cast<long>(rows), column.difference_S.data(), tail, codes.data() + c);
+        }
+    }
+    for (; c < n; ++c) codes[static_cast<std::size_t>(c)] = convert(column, inputs.col(c));
 }
 
 double BehavioralAdc::mac_output_V(double mac_value) const

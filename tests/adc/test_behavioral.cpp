@@ -131,3 +131,76 @@ TEST_CASE("switch charge: common to both integrators it mostly cancels, on the M
         CHECK(charged[k] == Approx(offset[k]).margin(2e-3 * design.levels.lsb()));  // the MAC node has settled to 5e-4
     }
 }
+
+TEST_CASE("convert_batch gives the scalar codes, at every discrete transition too", "[adc]")
+{
+    // The AVX2 kernel's cases: a row count with and without a remainder mod 4, a decision
+    // with and without the metastability band (r <= limit vs r < limit); with hysteresis
+    // the code is not a count and every conversion takes convert() itself.
+    struct Case {
+        Eigen::Index rows;
+        double regeneration_tau_s, hysteresis_V;
+    };
+    for (const Case& setup : {Case{64, 20e-12, 0.0}, Case{37, 20e-12, 0.0}, Case{62, 0.0, 0.0}, Case{64, 20e-12, 2e-3}}) {
+        INFO("rows " << setup.rows << ", tau_regen " << setup.regeneration_tau_s << ", hysteresis " << setup.hysteresis_V);
+        Technology tech;
+        tech.array.wire_resistance_ohm = 0.0;  // the static fast path (wires fall back to convert())
+        tech.comparator.regeneration_tau_s = setup.regeneration_tau_s;
+        tech.comparator.hysteresis_V = setup.hysteresis_V;
+        const ReplicaDesign design = map_levels(bskmq_like(4), tech, {});
+        const BehavioralAdc adc(design, design.tech, nominal_chip(design, design.tech));
+        RandomStream random(3, 0);
+        const Eigen::Index rows = setup.rows;
+        Eigen::VectorXd weights(rows);
+        for (Eigen::Index i = 0; i < rows; ++i) weights(i) = 0.9 * random.uniform() - 0.2;
+        const PreparedColumn column = adc.prepare(weights);
+
+        // Random inputs (some outside [0, 1] and NaN: clamped as the scalar path clamps), then
+        // for 40 directions x0 the scaled inputs a x0 on both sides of every code change in a:
+        // the two input vectors whose quantized dot products straddle a threshold.
+        std::vector<Eigen::VectorXd> cases;
+        for (int k = 0; k < 400; ++k) {
+            Eigen::VectorXd x(rows);
+            for (Eigen::Index i = 0; i < rows; ++i) x(i) = 1.2 * random.uniform() - 0.1;
+            if (k == 7) x(3) = std::nan("");
+            if (k == 9) x(rows - 1) = std::nan("");  // in the remainder rows
+            cases.push_back(x);
+        }
+        for (int d = 0; d < 40; ++d) {
+            Eigen::VectorXd x0(rows);
+            for (Eigen::Index i = 0; i < rows; ++i) x0(i) = random.uniform();
+            double previous_a = 0.0;
+            int previous = adc.convert(column, Eigen::VectorXd(0.0 * x0));
+            for (int step = 1; step <= 2000; ++step) {
+                const double a = step / 2000.0;
+                const int code = adc.convert(column, Eigen::VectorXd(a * x0));
+                if (code != previous) {
+                    double lo = previous_a, hi = a;  // bisect to adjacent input vectors
+                    for (int it = 0; it < 60; ++it) {
+                        const double mid = 0.5 * (lo + hi);
+                        (adc.convert(column, Eigen::VectorXd(mid * x0)) == previous ? lo : hi) = mid;
+                    }
+                    cases.push_back(lo * x0);
+                    cases.push_back(hi * x0);
+                }
+                previous = code;
+                previous_a = a;
+            }
+        }
+        cases.push_back(cases.front());  // an odd count: the last conversions one by one
+        Eigen::MatrixXd inputs(rows, static_cast<Eigen::Index>(cases.size()));
+        for (std::size_t c = 0; c < cases.size(); ++c) inputs.col(static_cast<Eigen::Index>(c)) = cases[c];
+        std::vector<int> codes(cases.size());
+        adc.convert_batch(column, inputs, codes);
+        int transitions = 0, mismatches = 0;
+        for (std::size_t c = 0; c < cases.size(); ++c) {
+            mismatches += codes[c] != adc.convert(column, cases[c]);
+            if (c >= 400 && c % 2 == 1 && c + 1 < cases.size()) transitions += codes[c] != codes[c - 1];
+        }
+        CHECK(mismatches == 0);
+        CHECK(transitions > 100);  // the straddling pairs really straddle
+        std::vector<int> wrong(3);
+        CHECK_THROWS_WITH(adc.convert_batch(column, inputs, wrong),
+                          Catch::Matchers::StartsWith("convert_batch: 3 codes for"));
+    }
+}

@@ -34,6 +34,7 @@
 #include <Eigen/Dense>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -188,6 +189,13 @@ public:
     /// Code for inputs on a prepared column: the fast static path (ideal wires;
     /// with wires or transient pulse-width inputs it falls back to the full path).
     int convert(const PreparedColumn& column, const Eigen::VectorXd& inputs, RandomStream* noise = nullptr) const;
+    /// Codes for many input vectors on a prepared column, noise-free: `inputs` is rows x n
+    /// (one conversion per column), codes[c] = convert(column, inputs.col(c)) exactly (the
+    /// same quantization, the same summation order, no FMA), four conversions at a time
+    /// across AVX2 lanes where the CPU has them, one by one otherwise and where convert()
+    /// takes the full path (wires, sinh cells, transient pulse-width inputs). Throws Error
+    /// on a size mismatch.
+    void convert_batch(const PreparedColumn& column, const Eigen::MatrixXd& inputs, std::span<int> codes) const;
     /// Code for a given MAC output voltage swing u (V), bypassing the MAC path.
     int convert_output(double u_mac_V, RandomStream* noise = nullptr) const;
     /// Reconstruction value of a code (the level set's level).
