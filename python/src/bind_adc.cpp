@@ -67,6 +67,49 @@ public:
         return py::make_tuple(codes, levels);
     }
 
+    /// Inputs (batch, rows) or (rows,) and weights (rows, columns) or (rows,) -> codes and
+    /// levels of shape (batch, columns), dropping the axes given as 1-D.
+    py::tuple convert_inputs(const py::handle& inputs, const py::handle& weights, int threads) const
+    {
+        const DoubleArray x = as_doubles(inputs, "inputs"), w = as_doubles(weights, "weights");
+        if (x.ndim() < 1 || x.ndim() > 2 || w.ndim() < 1 || w.ndim() > 2)
+            throw InputError("convert_inputs", "shape",
+                             fmt::format("inputs of {} and weights of {} dimensions; expected (batch, rows) or (rows,) "
+                                         "and (rows, columns) or (rows,)",
+                                         x.ndim(), w.ndim()));
+        const py::ssize_t rows = x.shape(x.ndim() - 1), batch = x.ndim() == 2 ? x.shape(0) : 1;
+        const py::ssize_t columns = w.ndim() == 2 ? w.shape(1) : 1;
+        if (w.shape(0) != rows)
+            throw InputError("convert_inputs", "weights", fmt::format("{} rows for inputs of {} rows", w.shape(0), rows));
+        auto check_finite = [](const DoubleArray& a, const char* what) {
+            for (py::ssize_t i = 0; i < a.size(); ++i)
+                if (!std::isfinite(a.data()[i])) throw InputError(what, fmt::format("element {}", i), "is not finite");
+        };
+        check_finite(x, "inputs");
+        check_finite(w, "weights");
+        // NumPy's C order is Eigen's column order transposed: the inputs map as rows x batch
+        // (one conversion per column) directly; the weights (rows, columns) are copied.
+        const Eigen::Map<const Eigen::MatrixXd> input_columns(x.data(), rows, batch);
+        const Eigen::MatrixXd weight_columns =
+            Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(w.data(), rows, columns);
+        Eigen::MatrixXi codes;
+        {
+            py::gil_scoped_release release;
+            codes = steps::convert_columns(*opened_.adc, weight_columns, input_columns, threads);
+        }
+        std::vector<py::ssize_t> shape;
+        if (x.ndim() == 2) shape.push_back(batch);
+        if (w.ndim() == 2) shape.push_back(columns);
+        py::array_t<std::int32_t> code_array(shape);
+        py::array_t<double> level_array(shape);
+        // codes is columns x batch, column-major: batch-major in memory, as NumPy's (batch, columns).
+        for (Eigen::Index i = 0; i < codes.size(); ++i) {
+            code_array.mutable_data()[i] = codes.data()[i];
+            level_array.mutable_data()[i] = opened_.adc->reconstruct(codes.data()[i]);
+        }
+        return py::make_tuple(code_array, level_array);
+    }
+
     py::array_t<double> transition_levels(double tolerance) const
     {
         std::vector<double> t;
@@ -157,6 +200,13 @@ column. compensate: pre-distort the steps for IR drop and the integrators.)");
              "calibration: calibrated.json from `nladc calibrate`; mode: static | transient.")
         .def("convert", &Adc::convert, py::arg("mac"), py::kw_only(), py::arg("threads") = 0,
              "MAC values (data units, any shape) -> (int32 codes, float64 output levels), noise-free, multi-threaded.")
+        .def("convert_inputs", &Adc::convert_inputs, py::arg("inputs"), py::arg("weights"), py::kw_only(),
+             py::arg("threads") = 0,
+             R"(A crossbar layer through the ADCs: inputs (batch, rows) in [0, 1] (quantized to the
+technology's input bits) on the rows, normalized weights (rows, columns) in [-1, 1] on the
+columns' MAC pairs -> (int32 codes, float64 output levels) of shape (batch, columns); a 1-D
+argument drops its axis. Noise-free; the MAC path of `BehavioralAdc.convert_batch` (AVX2 lanes
+on the static path with ideal wires), multi-threaded over columns.)")
         .def("transition_levels", &Adc::transition_levels, py::arg("tolerance") = 0.0,
              "T[k], k = 1 .. L-1, by bisection (data units; tolerance 0 = LSB x 1e-6); inf when unreachable.")
         .def("energy", &Adc::energy, py::arg("mac"), "Energy terms (J) and latency (s) of one conversion.")

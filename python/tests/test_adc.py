@@ -157,3 +157,42 @@ def test_lookup_is_exact_and_reports_nan(rng):
         nladc.lookup(x, thresholds[::-1])
     with pytest.raises(ValueError, match="10 levels for 63 thresholds"):
         nladc.lookup(x, thresholds, levels[:10])
+
+
+def test_convert_inputs_is_the_crossbar_layer(design_file, rng):
+    """A layer's inputs and weights through the ideal ADC against the MAC value computed
+    here: scale x sum_i round(x_i (2^B - 1)) / (2^B - 1) x w_i (g_max - g_min)."""
+    design = nladc.Design.load(design_file)
+    tech = json.loads(design.to_json())["technology"]
+    rows = tech["array"]["rows"]
+    steps = 2 ** tech["array"]["input_bits"] - 1
+    span_S = tech["device"]["g_max_S"] - tech["device"]["g_min_S"]
+    adc = nladc.Adc(design, ideal=True)
+
+    batch, columns = 300, 7
+    inputs = rng.uniform(0.0, 1.0, (batch, rows))
+    weights = rng.uniform(-0.3, 1.0, (rows, columns)) * np.linspace(0.2, 1.0, columns)
+    codes, outputs = adc.convert_inputs(inputs, weights)
+    assert codes.shape == (batch, columns) and codes.dtype == np.int32
+    assert np.array_equal(outputs, design.levels.levels[codes])
+
+    macs = design.scale_per_S * (np.round(inputs * steps) / steps) @ (weights * span_S)
+    expected, _ = adc.convert(macs)
+    # Away from a transition level (relative rounding of the two sums) the codes agree.
+    thresholds = adc.transition_levels()
+    far = np.min(np.abs(macs[..., None] - thresholds), axis=-1) > 1e-9 * design.levels.lsb
+    assert far.mean() > 0.99
+    assert np.array_equal(codes[far], expected[far])
+    assert len(np.unique(codes)) >= 8  # the cases span the codes
+
+    # 1-D arguments drop their axis; the thread count changes nothing.
+    assert adc.convert_inputs(inputs[3], weights)[0].shape == (columns,)
+    assert adc.convert_inputs(inputs, weights[:, 2])[0].shape == (batch,)
+    assert np.array_equal(adc.convert_inputs(inputs, weights[:, 2])[0], codes[:, 2])
+    assert np.array_equal(adc.convert_inputs(inputs, weights, threads=1)[0], codes)
+    with pytest.raises(ValueError, match="inputs: element 5: is not finite"):
+        bad = inputs.copy()
+        bad.flat[5] = np.nan
+        adc.convert_inputs(bad, weights)
+    with pytest.raises(ValueError, match="weights: 3 rows for inputs of"):
+        adc.convert_inputs(inputs, weights[:3])

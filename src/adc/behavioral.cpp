@@ -323,7 +323,7 @@ bool adc_lanes::avx2_available()
     return available;
 }
 
-void BehavioralAdc::convert_batch(const PreparedColumn& column, const Eigen::MatrixXd& inputs,
+void BehavioralAdc::convert_batch(const PreparedColumn& column, const Eigen::Ref<const Eigen::MatrixXd>& inputs,
                                   std::span<int> codes) const
 {
     const Impl& m = *impl_;
@@ -356,7 +356,7 @@ void BehavioralAdc::convert_batch(const PreparedColumn& column, const Eigen::Mat
             adc_lanes::codes4_avx2(x, static_cast<long>(rows), column.difference_S.data(), tail, codes.data() + c);
         }
     }
-    for (; c < n; ++c) codes[static_cast<std::size_t>(c)] = convert(column, inputs.col(c));
+    for (; c < n; ++c) codes[static_cast<std::size_t>(c)] = convert(column, Eigen::VectorXd(inputs.col(c)));
 }
 
 double BehavioralAdc::mac_output_V(double mac_value) const

@@ -61,7 +61,15 @@ BehavioralAdc::Impl::ColumnPair BehavioralAdc::Impl::mac_pair(const Eigen::Vecto
 BehavioralAdc::Impl::Norton BehavioralAdc::Impl::mac_norton(const Eigen::VectorXd& x, const Eigen::VectorXd& w,
                                                             bool pulse) const
 {
-    return sensed(mac_pair(x, w, pulse));
+    ColumnPair p = mac_pair(x, w, pulse);
+    if (wire_ohm == 0.0) {
+        // The column's rows without an input hold weight-0 cells, which load it too (as
+        // prepare() and the wired solve count them).
+        const auto [gp0, gm0] = pair_conductance(0.0);
+        p.plus_S += static_cast<double>(rows - x.size()) * effective(gp0);
+        p.minus_S += static_cast<double>(rows - x.size()) * effective(gm0);
+    }
+    return sensed(p);
 }
 
 /// Transient mode, pulse-width inputs on a non-ideal integrator: the rows switch

@@ -28,24 +28,23 @@ ConvertResult run_convert(const ConvertRequest& request)
     return result;
 }
 
-void convert_many(const BehavioralAdc& adc, std::span<const double> macs, std::span<int> codes, int threads)
+namespace {
+
+/// run(begin, end) over [0, n) split into contiguous ranges, one per thread (at least
+/// min_per_thread items each; threads <= 0: the hardware's); the first exception is rethrown.
+template <class Run>
+void split_over_threads(std::size_t n, std::size_t min_per_thread, int threads, const Run& run)
 {
-    if (codes.size() != macs.size())
-        throw Error(fmt::format("convert: {} MAC values but room for {} codes", macs.size(), codes.size()));
-    constexpr std::size_t kMinPerThread = 4096;
     std::size_t workers = threads > 0 ? static_cast<std::size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
-    workers = std::max<std::size_t>(1, std::min(workers, macs.size() / kMinPerThread));
-    auto run = [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) codes[i] = adc.convert(macs[i]);
-    };
-    if (workers == 1) return run(0, macs.size());
-    const std::size_t per = (macs.size() + workers - 1) / workers;
+    workers = std::max<std::size_t>(1, std::min(workers, n / min_per_thread));
+    if (workers == 1) return run(std::size_t{0}, n);
+    const std::size_t per = (n + workers - 1) / workers;
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> errors(workers);
     for (std::size_t w = 0; w < workers; ++w)
         pool.emplace_back([&, w] {
             try {
-                run(std::min(macs.size(), w * per), std::min(macs.size(), (w + 1) * per));
+                run(std::min(n, w * per), std::min(n, (w + 1) * per));
             } catch (...) {
                 errors[w] = std::current_exception();
             }
@@ -53,6 +52,36 @@ void convert_many(const BehavioralAdc& adc, std::span<const double> macs, std::s
     for (auto& thread : pool) thread.join();
     for (const auto& error : errors)
         if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+void convert_many(const BehavioralAdc& adc, std::span<const double> macs, std::span<int> codes, int threads)
+{
+    if (codes.size() != macs.size())
+        throw Error(fmt::format("convert: {} MAC values but room for {} codes", macs.size(), codes.size()));
+    split_over_threads(macs.size(), 4096, threads, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) codes[i] = adc.convert(macs[i]);
+    });
+}
+
+Eigen::MatrixXi convert_columns(const BehavioralAdc& adc, const Eigen::Ref<const Eigen::MatrixXd>& weights,
+                                const Eigen::Ref<const Eigen::MatrixXd>& inputs, int threads)
+{
+    if (weights.rows() != inputs.rows())
+        throw Error(fmt::format("convert: weights of {} rows for inputs of {} rows", weights.rows(), inputs.rows()));
+    Eigen::MatrixXi codes(inputs.cols(), weights.cols());  // column-major: one column's codes contiguous
+    // Work per column is a prepare (rows cells) plus batch conversions.
+    const std::size_t columns = static_cast<std::size_t>(weights.cols());
+    const std::size_t min_columns = std::max<std::size_t>(1, 4096 / std::max<Eigen::Index>(1, inputs.cols()));
+    split_over_threads(columns, min_columns, threads, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t j = begin; j < end; ++j) {
+            const auto c = static_cast<Eigen::Index>(j);
+            const PreparedColumn column = adc.prepare(weights.col(c));
+            adc.convert_batch(column, inputs, std::span<int>(codes.col(c).data(), static_cast<std::size_t>(inputs.cols())));
+        }
+    });
+    return codes.transpose();
 }
 
 namespace {

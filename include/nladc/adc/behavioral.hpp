@@ -195,7 +195,8 @@ public:
     /// across AVX2 lanes where the CPU has them, one by one otherwise and where convert()
     /// takes the full path (wires, sinh cells, transient pulse-width inputs). Throws Error
     /// on a size mismatch.
-    void convert_batch(const PreparedColumn& column, const Eigen::MatrixXd& inputs, std::span<int> codes) const;
+    void convert_batch(const PreparedColumn& column, const Eigen::Ref<const Eigen::MatrixXd>& inputs,
+                       std::span<int> codes) const;
     /// Code for a given MAC output voltage swing u (V), bypassing the MAC path.
     int convert_output(double u_mac_V, RandomStream* noise = nullptr) const;
     /// Reconstruction value of a code (the level set's level).

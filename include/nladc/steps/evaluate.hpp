@@ -27,6 +27,15 @@ ConvertResult run_convert(const ConvertRequest& request);
 /// result does not depend on the thread count. Values are in the level set's input units.
 void convert_many(const BehavioralAdc& adc, std::span<const double> macs, std::span<int> codes, int threads = 0);
 
+/// Codes of a crossbar layer on the nominal chip (noise-free): weights (rows x columns,
+/// normalized, clamped to [-1, 1]) on the MAC pairs of `columns` ADC columns, inputs
+/// (rows x batch, clamped to [0, 1] and quantized to the technology's input bits) on the
+/// rows; returns codes (columns x batch), code(j, b) = adc.convert(prepare(weights.col(j)),
+/// inputs.col(b)). Each column is prepared once and converted with convert_batch (AVX2
+/// lanes on the static path); columns split over threads, the result independent of them.
+Eigen::MatrixXi convert_columns(const BehavioralAdc& adc, const Eigen::Ref<const Eigen::MatrixXd>& weights,
+                                const Eigen::Ref<const Eigen::MatrixXd>& inputs, int threads = 0);
+
 struct TransferRequest {
     Evaluation evaluation;
     std::string out;   ///< CSV k,target,mapped,measured,error_lsb,mapping_error_lsb
