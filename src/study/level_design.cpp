@@ -176,8 +176,16 @@ LevelSet fit_in_memory(std::span<const float> samples, const QuantizerOptions& o
                        const SummaryOptions& summary_options)
 {
     if (samples.empty()) throw Error("no samples to fit");
-    const auto [data_min, data_max] = sample_range(samples);
-    const double lo = summary_options.lo.value_or(data_min), hi = summary_options.hi.value_or(data_max);
+    // The data's own range only where the options leave an end open (a pass over the samples).
+    double lo = 0.0, hi = 0.0;
+    if (summary_options.lo && summary_options.hi) {
+        lo = *summary_options.lo;
+        hi = *summary_options.hi;
+    } else {
+        const auto [data_min, data_max] = sample_range(samples);
+        lo = summary_options.lo.value_or(data_min);
+        hi = summary_options.hi.value_or(data_max);
+    }
     if (!(lo < hi)) throw Error(fmt::format("the range [{}, {}] is empty", lo, hi));
     if (samples.size() <= summary_options.exact_max_samples)
         return fit_levels(summarize_exact(samples, lo, hi, summary_options.boundary_tolerance), options);
