@@ -6,6 +6,9 @@
    array (the memory floor) and numpy.searchsorted + take (what a user would write).
 2. A CNN forward pass on the CPU with NL-ADCs attached against the float forward pass
    (target <= 1.3x): the examples/pytorch_quickstart.py network, batch 256, 2 threads.
+3. A crossbar layer through the behavioral ADC, Adc.convert_inputs (BehavioralAdc::
+   convert_batch underneath; ideal wires, 64 rows x 32 columns, 8192 input vectors),
+   against numpy's float64 matmul of the same shapes (the MACs alone, no ADC).
 
 Usage: PYTHONPATH=build/python /usr/bin/python3 bench/bench_python.py [values]
 (scripts/bench.sh runs it after the C++ benchmarks.)
@@ -87,6 +90,22 @@ def bench_cnn():
     print(f"  target <= 1.3x float: {'met' if ratio <= 1.3 else 'MISSED'}")
 
 
+def bench_layer():
+    adc = nladc.Adc(ROOT / "characterization" / "default" / "mapping" / "design.json", ideal=True)
+    rng = np.random.default_rng(2)
+    inputs = rng.uniform(0.0, 1.0, (8192, 64))
+    weights = rng.uniform(-1.0, 1.0, (64, 32))
+    n = inputs.shape[0] * weights.shape[1]
+    t_matmul = median_seconds(5, lambda: inputs @ weights)
+    t_1 = median_seconds(5, lambda: adc.convert_inputs(inputs, weights, threads=1))
+    t_2 = median_seconds(5, lambda: adc.convert_inputs(inputs, weights, threads=2))
+    print("Adc.convert_inputs: 8192 inputs x (64 rows x 32 columns), ideal wires")
+    print(f"  baseline numpy matmul         {t_matmul * 1e3:7.2f} ms  {n / t_matmul:.3g} 64-row dot products/s")
+    print(f"  nladc, 1 thread               {t_1 * 1e3:7.2f} ms  {n / t_1:.3g} conversions/s  ({t_1 / t_matmul:.1f}x matmul)")
+    print(f"  nladc, 2 threads              {t_2 * 1e3:7.2f} ms  {n / t_2:.3g} conversions/s  ({t_1 / t_2:.2f}x 1 thread)")
+
+
 if __name__ == "__main__":
     bench_lookup(int(float(sys.argv[1])) if len(sys.argv) > 1 else 100_000_000)
     bench_cnn()
+    bench_layer()

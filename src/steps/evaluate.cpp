@@ -70,15 +70,20 @@ Eigen::MatrixXi convert_columns(const BehavioralAdc& adc, const Eigen::Ref<const
 {
     if (weights.rows() != inputs.rows())
         throw Error(fmt::format("convert: weights of {} rows for inputs of {} rows", weights.rows(), inputs.rows()));
+    std::vector<PreparedColumn> columns;
+    for (Eigen::Index j = 0; j < weights.cols(); ++j) columns.push_back(adc.prepare(weights.col(j)));
     Eigen::MatrixXi codes(inputs.cols(), weights.cols());  // column-major: one column's codes contiguous
-    // Work per column is a prepare (rows cells) plus batch conversions.
-    const std::size_t columns = static_cast<std::size_t>(weights.cols());
-    const std::size_t min_columns = std::max<std::size_t>(1, 4096 / std::max<Eigen::Index>(1, inputs.cols()));
-    split_over_threads(columns, min_columns, threads, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t j = begin; j < end; ++j) {
-            const auto c = static_cast<Eigen::Index>(j);
-            const PreparedColumn column = adc.prepare(weights.col(c));
-            adc.convert_batch(column, inputs, std::span<int>(codes.col(c).data(), static_cast<std::size_t>(inputs.cols())));
+    // Threads split the input vectors; each converts them in blocks that stay in cache
+    // while every column takes its turn on them.
+    constexpr Eigen::Index kBlock = 256;
+    split_over_threads(static_cast<std::size_t>(inputs.cols()), 1024, threads, [&](std::size_t begin, std::size_t end) {
+        for (auto b = static_cast<Eigen::Index>(begin); b < static_cast<Eigen::Index>(end); b += kBlock) {
+            const Eigen::Index length = std::min(kBlock, static_cast<Eigen::Index>(end) - b);
+            for (std::size_t j = 0; j < columns.size(); ++j) {
+                int* out = codes.col(static_cast<Eigen::Index>(j)).data() + b;
+                adc.convert_batch(columns[j], inputs.middleCols(b, length),
+                                  std::span<int>(out, static_cast<std::size_t>(length)));
+            }
         }
     });
     return codes.transpose();

@@ -32,7 +32,7 @@ TEST_CASE("convert_columns: each code is the one-by-one conversion, on any threa
         const ReplicaDesign design = map_levels(rising_levels(4), tech, {});
         const BehavioralAdc adc(design, design.tech, nominal_chip(design, design.tech));
         RandomStream random(11, 0);
-        const Eigen::Index rows = 40, columns = 5, batch = wire_ohm > 0 ? 6 : 203;
+        const Eigen::Index rows = 40, columns = 5, batch = wire_ohm > 0 ? 6 : 2101;  // > 1024: two threads share the inputs
         Eigen::MatrixXd weights(rows, columns), inputs(rows, batch);
         for (Eigen::Index i = 0; i < weights.size(); ++i) weights.data()[i] = 1.4 * random.uniform() - 0.5;
         for (Eigen::Index i = 0; i < inputs.size(); ++i) inputs.data()[i] = random.uniform();

@@ -31,8 +31,9 @@ void convert_many(const BehavioralAdc& adc, std::span<const double> macs, std::s
 /// normalized, clamped to [-1, 1]) on the MAC pairs of `columns` ADC columns, inputs
 /// (rows x batch, clamped to [0, 1] and quantized to the technology's input bits) on the
 /// rows; returns codes (columns x batch), code(j, b) = adc.convert(prepare(weights.col(j)),
-/// inputs.col(b)). Each column is prepared once and converted with convert_batch (AVX2
-/// lanes on the static path); columns split over threads, the result independent of them.
+/// inputs.col(b)). Each column is prepared once; the input vectors are split over threads
+/// and converted in cache-sized blocks, column by column, with convert_batch (AVX2 lanes on
+/// the static path); the result does not depend on the thread count.
 Eigen::MatrixXi convert_columns(const BehavioralAdc& adc, const Eigen::Ref<const Eigen::MatrixXd>& weights,
                                 const Eigen::Ref<const Eigen::MatrixXd>& inputs, int threads = 0);
 
