@@ -121,6 +121,8 @@ struct BehavioralAdc::Impl {
     // Defined in behavioral_mac.cpp, like every MAC-path member declared without a body.
     Norton sensed(const ColumnPair& p) const;
     ColumnPair mac_pair(const Eigen::VectorXd& x, const Eigen::VectorXd& w, bool pulse) const;
+    /// One cell pair of a column without wires, at input x and weight w, added to p.
+    void add_row(ColumnPair& p, double x, double w, bool pulse) const;
     Norton mac_norton(const Eigen::VectorXd& x, const Eigen::VectorXd& w, bool pulse) const;
     double mac_output_pulse_width(const Eigen::VectorXd& x, const Eigen::VectorXd& w) const;
 
@@ -145,6 +147,8 @@ struct BehavioralAdc::Impl {
     ArrayNetwork array_network(const Eigen::VectorXd& w) const;
     ColumnPair solve_mac_network(const Eigen::VectorXd& w, const Eigen::VectorXd& drive) const;
     double norton_conductance(const CrossbarSolver& solver, Eigen::Index column) const;
+    /// The canonical spread's weight of every row for a MAC value, and the vector of them.
+    double canonical_weight(double value) const;
     Eigen::VectorXd canonical_weights(double value) const;
     Norton canonical_norton_of(double value) const;
     double mac_output(const Norton& n) const;

@@ -18,6 +18,23 @@ BehavioralAdc::Impl::Norton BehavioralAdc::Impl::sensed(const ColumnPair& p) con
     return {p.plus_A * plus - mirror * p.minus_A * minus, p.plus_S * plus};
 }
 
+void BehavioralAdc::Impl::add_row(ColumnPair& p, double x, double w, bool pulse) const
+{
+    const double v = chip.v_read_V;
+    const auto [gp, gm] = pair_conductance(w);
+    // Every cell loads its virtual ground: rows not driven sit at 0 V.
+    p.plus_S += effective(gp);
+    p.minus_S += effective(gm);
+    if (x <= 0) return;
+    if (pulse) {
+        p.plus_A += x * read_current(gp, v);
+        p.minus_A += x * read_current(gm, v);
+    } else {
+        p.plus_A += read_current(gp, x * v);
+        p.minus_A += read_current(gm, x * v);
+    }
+}
+
 /// The MAC pair for inputs x and weights w (averaged over the integration window for
 /// pulse-width inputs).
 BehavioralAdc::Impl::ColumnPair BehavioralAdc::Impl::mac_pair(const Eigen::VectorXd& x, const Eigen::VectorXd& w,
@@ -26,21 +43,7 @@ BehavioralAdc::Impl::ColumnPair BehavioralAdc::Impl::mac_pair(const Eigen::Vecto
     const double v = chip.v_read_V;
     if (wire_ohm == 0.0) {
         ColumnPair p;
-        for (Eigen::Index i = 0; i < x.size(); ++i) {
-            const auto [gp, gm] = pair_conductance(w(i));
-            const double xi = x(i);
-            // Every cell loads its virtual ground: rows not driven sit at 0 V.
-            p.plus_S += effective(gp);
-            p.minus_S += effective(gm);
-            if (xi <= 0) continue;
-            if (pulse) {
-                p.plus_A += xi * read_current(gp, v);
-                p.minus_A += xi * read_current(gm, v);
-            } else {
-                p.plus_A += read_current(gp, xi * v);
-                p.minus_A += read_current(gm, xi * v);
-            }
-        }
+        for (Eigen::Index i = 0; i < x.size(); ++i) add_row(p, x(i), w(i), pulse);
         return p;
     }
     // With wires: solve the array; pulse-width inputs as time slices of equal drive.
@@ -167,11 +170,15 @@ double BehavioralAdc::Impl::norton_conductance(const CrossbarSolver& solver, Eig
 }
 
 /// The canonical realization of a MAC value: every row at input 1, weight v / (s R span).
-Eigen::VectorXd BehavioralAdc::Impl::canonical_weights(double value) const
+double BehavioralAdc::Impl::canonical_weight(double value) const
 {
     const double span = tech.device.g_max_S - tech.device.g_min_S;
-    const double w = std::clamp(value / design.scale_per_S / (rows * span), -1.0, 1.0);
-    return Eigen::VectorXd::Constant(rows, w);
+    return std::clamp(value / design.scale_per_S / (rows * span), -1.0, 1.0);
+}
+
+Eigen::VectorXd BehavioralAdc::Impl::canonical_weights(double value) const
+{
+    return Eigen::VectorXd::Constant(rows, canonical_weight(value));
 }
 
 BehavioralAdc::Impl::ColumnPair BehavioralAdc::Impl::canonical_pair(double value) const
@@ -192,7 +199,7 @@ std::vector<BehavioralAdc::Impl::ColumnPair> BehavioralAdc::Impl::canonical_pair
     std::vector<Eigen::MatrixXd> conductances;
     for (double value : values) {
         Eigen::MatrixXd& G = conductances.emplace_back(a.network.conductance_S);
-        const auto [g_plus, g_minus] = pair_conductance(canonical_weights(value)(0));
+        const auto [g_plus, g_minus] = pair_conductance(canonical_weight(value));
         G.col(a.plus).setConstant(effective(g_plus));
         G.col(a.minus).setConstant(effective(g_minus));
     }
@@ -286,7 +293,8 @@ BehavioralAdc::Impl::Norton BehavioralAdc::Impl::canonical_norton_of(double valu
 {
     if (wire_ohm == 0.0) {
         // Every row is identical in the canonical spread: one row times R.
-        const ColumnPair row = mac_pair(Eigen::VectorXd::Ones(1), canonical_weights(value).head(1), pulse_width());
+        ColumnPair row;
+        add_row(row, 1.0, canonical_weight(value), pulse_width());
         return sensed(row.scaled(rows));
     }
     if (options.exact_mac_solves) return sensed(canonical_pair(value));
