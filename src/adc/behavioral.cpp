@@ -277,15 +277,12 @@ double ordered_dot(const double* a, const double* b, Eigen::Index n)
     return (s0 + s1) + (s2 + s3);
 }
 
-
 }  // namespace
 
 int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& inputs, RandomStream* noise) const
 {
     const Impl& m = *impl_;
-    const bool slow = m.wire_ohm > 0 || m.alpha > 0 ||
-                      (m.transient && !m.sense.ideal && m.pulse_width());
-    if (slow || inputs.size() != column.plus_S.size()) {
+    if (!m.static_column_path() || inputs.size() != column.plus_S.size()) {
         // Recover the weights and take the full path.
         const double span = m.tech.device.g_max_S - m.tech.device.g_min_S;
         Eigen::VectorXd w(column.plus_S.size());
@@ -330,10 +327,9 @@ void BehavioralAdc::convert_batch(const PreparedColumn& column, const Eigen::Ref
     const Eigen::Index rows = inputs.rows(), n = inputs.cols();
     if (static_cast<Eigen::Index>(codes.size()) != n)
         throw Error(fmt::format("convert_batch: {} codes for {} conversions", codes.size(), n));
-    // The conditions under which convert() takes its static path, and the code is a count.
-    const bool static_path = !(m.wire_ohm > 0 || m.alpha > 0 || (m.transient && !m.sense.ideal && m.pulse_width()));
+    // Where convert() takes its static path and the code is a count: four at a time.
     Eigen::Index c = 0;
-    if (static_path && m.counts_decisions(nullptr) && rows == column.difference_S.size() && adc_lanes::avx2_available()) {
+    if (m.static_column_path() && m.counts_decisions(nullptr) && rows == column.difference_S.size() && adc_lanes::avx2_available()) {
         constexpr double none = std::numeric_limits<double>::infinity();
         adc_lanes::StaticTail tail;
         tail.levels = std::ldexp(1.0, m.tech.array.input_bits) - 1.0;

@@ -126,6 +126,10 @@ struct BehavioralAdc::Impl {
     Norton mac_norton(const Eigen::VectorXd& x, const Eigen::VectorXd& w, bool pulse) const;
     double mac_output_pulse_width(const Eigen::VectorXd& x, const Eigen::VectorXd& w) const;
 
+    /// Whether a prepared column converts by its closed-form static path (one dot product):
+    /// ideal wires, ohmic cells, and no transient pulse-width inputs into a real integrator.
+    bool static_column_path() const { return !(wire_ohm > 0 || alpha > 0 || (transient && !sense.ideal && pulse_width())); }
+
     /// The column current the op-amp can take (a class-A output stage sinks at most its bias).
     double limited(double current) const
     {

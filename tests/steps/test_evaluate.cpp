@@ -2,23 +2,24 @@
 #include <catch2/catch.hpp>
 
 #include "nladc/core/random.hpp"
+#include "nladc/data/synthetic.hpp"
 #include "nladc/steps/evaluate.hpp"
+#include "nladc/study/level_design.hpp"
 
 using namespace nladc;
 
 namespace {
 
-LevelSet rising_levels(int bits)
+/// A BS-KMQ level set of the default synthetic activations (ReLU + clamp on [0, 6]).
+LevelSet designed_levels(int bits)
 {
-    LevelSet set;
-    set.bits = bits;
-    set.lo = 0;
-    set.hi = 6;
-    const int n = 1 << bits;
-    for (int k = 0; k < n; ++k) set.levels.push_back(6.0 * std::pow(k / double(n - 1), 1.3));
-    set.thresholds = midpoint_thresholds(set.levels);
-    set.method = "test";
-    return set;
+    SyntheticSpec spec;
+    spec.samples = 20000;
+    const std::vector<float> samples = generate_synthetic(spec);
+    QuantizerOptions options;
+    options.bits = bits;
+    options.method = "bs-kmq";
+    return fit_in_memory(samples, options, {});
 }
 
 }  // namespace
@@ -29,7 +30,7 @@ TEST_CASE("convert_columns: each code is the one-by-one conversion, on any threa
         INFO("wire resistance " << wire_ohm << " ohm");
         Technology tech;
         tech.array.wire_resistance_ohm = wire_ohm;
-        const ReplicaDesign design = map_levels(rising_levels(4), tech, {});
+        const ReplicaDesign design = map_levels(designed_levels(4), tech, {});
         const BehavioralAdc adc(design, design.tech, nominal_chip(design, design.tech));
         RandomStream random(11, 0);
         const Eigen::Index rows = 40, columns = 5, batch = wire_ohm > 0 ? 6 : 2101;  // > 1024: two threads share the inputs
@@ -55,7 +56,7 @@ TEST_CASE("convert_columns: each code is the one-by-one conversion, on any threa
         for (const int threads : {2, 3, 0}) CHECK(steps::convert_columns(adc, weights, inputs, threads) == codes);
     }
     Technology tech;
-    const ReplicaDesign design = map_levels(rising_levels(3), tech, {});
+    const ReplicaDesign design = map_levels(designed_levels(3), tech, {});
     const BehavioralAdc adc(design, design.tech, nominal_chip(design, design.tech));
     CHECK_THROWS_WITH(steps::convert_columns(adc, Eigen::MatrixXd::Zero(8, 2), Eigen::MatrixXd::Zero(9, 4)),
                       "convert: weights of 8 rows for inputs of 9 rows");
