@@ -206,7 +206,8 @@ column. compensate: pre-distort the steps for IR drop and the integrators.)");
 technology's input bits) on the rows, normalized weights (rows, columns) in [-1, 1] on the
 columns' MAC pairs -> (int32 codes, float64 output levels) of shape (batch, columns); a 1-D
 argument drops its axis. Noise-free; the MAC path of `BehavioralAdc.convert_batch` (AVX2 lanes
-on the static path with ideal wires), multi-threaded over columns.)")
+on the static path with ideal wires; with wires one by one through the array solve), the
+input vectors split over threads (from 2048 of them).)")
         .def("transition_levels", &Adc::transition_levels, py::arg("tolerance") = 0.0,
              "T[k], k = 1 .. L-1, by bisection (data units; tolerance 0 = LSB x 1e-6); inf when unreachable.")
         .def("energy", &Adc::energy, py::arg("mac"), "Energy terms (J) and latency (s) of one conversion.")

@@ -213,6 +213,7 @@ PreparedColumn BehavioralAdc::prepare(const Eigen::VectorXd& weights) const
     column.plus_S.resize(weights.size());
     column.minus_S.resize(weights.size());
     for (Eigen::Index i = 0; i < weights.size(); ++i) {
+        if (!std::isfinite(weights(i))) throw Error(fmt::format("weight {} is {}", i, weights(i)));
         const auto [gp, gm] = m.pair_conductance(std::clamp(weights(i), -1.0, 1.0));
         column.plus_S(i) = m.effective(gp);
         column.minus_S(i) = m.effective(gm);

@@ -191,6 +191,16 @@ void HistogramBuilder::add(std::span<const T> samples)
             const std::uint32_t take_boundary = 0u - (at_lo | at_hi);  // all ones or zero: a mask, not a jump
             cell_of[i] = (boundary_cell & take_boundary) | (bin & ~take_boundary);
         }
+        // A NaN sample has no bin (its int32 conversion is out of range): refuse it before
+        // any of the block is counted.
+        const std::uint32_t cell_count = static_cast<std::uint32_t>(cells_.size());
+        std::uint32_t largest = 0;
+        for (std::size_t i = 0; i < count; ++i) largest = std::max(largest, cell_of[i]);
+        if (largest >= cell_count) {
+            std::size_t i = 0;
+            while (cell_of[i] < cell_count) ++i;
+            throw Error(fmt::format("sample {} is {}: cannot bin it", counter_ + i, static_cast<double>(block[i])));
+        }
         counter_ += count;
         for (std::size_t i = 0; i < count; ++i) {
             const double d = value[i] - reference;

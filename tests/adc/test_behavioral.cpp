@@ -1,10 +1,14 @@
 // Behavioral NL-ADC against analytic references (BRIEF §2, §4).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "nladc/adc/behavioral.hpp"
 #include "nladc/core/random.hpp"
+#include "adc/convert_lanes.hpp"  // white-box: the AVX2 kernel itself
 
 using namespace nladc;
 
@@ -203,4 +207,83 @@ TEST_CASE("convert_batch gives the scalar codes, at every discrete transition to
         CHECK_THROWS_WITH(adc.convert_batch(column, inputs, wrong),
                           Catch::Matchers::StartsWith("convert_batch: 3 codes for"));
     }
+}
+
+TEST_CASE("codes4_avx2: exact ties, every clamp and the calibration terms as the scalar arithmetic", "[adc]")
+{
+    // The kernel against the scalar path's arithmetic written out here, on the cases the
+    // model-level test above cannot reach: ramp steps exactly at a conversion's decision
+    // limit and one ulp either side, the current and swing clamps, nonzero gain and
+    // compression, 1 to 9 rows (every remainder mod 4), NaN and out-of-range inputs.
+    if (!adc_lanes::avx2_available()) {
+        WARN("this CPU has no AVX2: the kernel is never called, nothing to compare");
+        return;
+    }
+    RandomStream random(17, 0);
+    int checked = 0, capped = 0, clamped = 0;
+    for (long rows = 1; rows <= 9; ++rows) {
+        for (const bool at_or_below : {false, true}) {
+            adc_lanes::StaticTail tail;
+            tail.levels = 255.0;
+            tail.scale = 0.2 / tail.levels;
+            tail.current_cap_A = 1e-4;
+            tail.response_V_per_A = 5e3;
+            tail.column_offset_V = 1e-3;
+            tail.swing_V = 0.3;
+            tail.gain = 1.013;
+            tail.compression = 0.21;
+            tail.kick_V = 2e-4;
+            tail.offset_V = -3e-4;
+            tail.meta_V = at_or_below ? 1e-6 : 0.0;
+            tail.at_or_below = at_or_below;
+            for (int trial = 0; trial < 100; ++trial) {
+                std::vector<double> d(static_cast<std::size_t>(rows)), x(static_cast<std::size_t>(4 * rows));
+                for (double& v : d) v = 8e-4 * random.uniform() - 4e-4;
+                for (double& v : x) v = 1.4 * random.uniform() - 0.2;
+                if (trial % 10 == 3) x[static_cast<std::size_t>(trial) % x.size()] = std::nan("");
+                // The scalar path: quantize_inputs, ordered_dot, limited, response, swing
+                // clamp, calibrated_mac, decision_limit.
+                double limit[4];
+                for (int c = 0; c < 4; ++c) {
+                    double partial[4] = {0, 0, 0, 0};
+                    for (long i = 0; i < rows; ++i) {
+                        const double v = x[static_cast<std::size_t>(c * rows + i)];
+                        const double clamp01 = v > 0.0 ? (v < 1.0 ? v : 1.0) : 0.0;
+                        const double step = static_cast<double>(static_cast<std::int32_t>(clamp01 * tail.levels + 0.5));
+                        partial[i % 4] += step * d[static_cast<std::size_t>(i)];
+                    }
+                    const double dot = (partial[0] + partial[1]) + (partial[2] + partial[3]);
+                    capped += std::abs(dot * tail.scale) > tail.current_cap_A;
+                    const double current = std::clamp(dot * tail.scale, -tail.current_cap_A, tail.current_cap_A);
+                    double u = tail.response_V_per_A * current + tail.column_offset_V;
+                    clamped += std::abs(u) > tail.swing_V;
+                    u = std::clamp(u, -tail.swing_V, tail.swing_V);
+                    u = u * tail.gain - tail.compression * u * u;
+                    limit[c] = ((u + tail.kick_V) - tail.offset_V) - tail.meta_V;
+                }
+                std::vector<double> ramp;
+                for (const double l : limit) {
+                    ramp.insert(ramp.end(), {l, std::nextafter(l, -1.0), std::nextafter(l, 1.0)});
+                    ramp.push_back(0.8 * random.uniform() - 0.4);
+                }
+                std::sort(ramp.begin(), ramp.end());
+                tail.ramp = ramp.data();
+                tail.steps = static_cast<long>(ramp.size());
+                const double* lanes[4] = {&x[0], &x[static_cast<std::size_t>(rows)], &x[static_cast<std::size_t>(2 * rows)],
+                                          &x[static_cast<std::size_t>(3 * rows)]};
+                int codes[4];
+                adc_lanes::codes4_avx2(lanes, rows, d.data(), tail, codes);
+                for (int c = 0; c < 4; ++c) {
+                    int expected = 0;
+                    for (const double r : ramp) expected += at_or_below ? r <= limit[c] : r < limit[c];
+                    INFO("rows " << rows << ", trial " << trial << ", conversion " << c);
+                    REQUIRE(codes[c] == expected);
+                    ++checked;
+                }
+            }
+        }
+    }
+    CHECK(checked == 9 * 2 * 100 * 4);
+    CHECK(capped > 100);   // the current limit is exercised
+    CHECK(clamped > 100);  // and the swing clamp
 }

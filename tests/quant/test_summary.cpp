@@ -91,6 +91,16 @@ TEST_CASE("histogram of float32 samples (AVX2 binning) equals the scalar binning
     CHECK(a.atoms().back().boundary == Boundary::hi);
 }
 
+TEST_CASE("a NaN sample is refused by name, on the lane and the scalar binning", "[quant]")
+{
+    std::vector<float> x(1000, 1.5f);
+    x[300] = std::nanf("");
+    const std::vector<double> as_double(x.begin(), x.end());
+    HistogramBuilder lanes(0.0, 4.0, 0.0, 4.0, 64), scalar(0.0, 4.0, 0.0, 4.0, 64);
+    CHECK_THROWS_WITH(lanes.add(std::span<const float>(x)), "sample 300 is nan: cannot bin it");
+    CHECK_THROWS_WITH(scalar.add(std::span<const double>(as_double)), "sample 300 is nan: cannot bin it");
+}
+
 TEST_CASE("refining bins to exact atoms or sub-bins preserves the totals", "[quant]")
 {
     RandomStream random(4, 0);

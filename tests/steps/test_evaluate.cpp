@@ -60,4 +60,7 @@ TEST_CASE("convert_columns: each code is the one-by-one conversion, on any threa
     const BehavioralAdc adc(design, design.tech, nominal_chip(design, design.tech));
     CHECK_THROWS_WITH(steps::convert_columns(adc, Eigen::MatrixXd::Zero(8, 2), Eigen::MatrixXd::Zero(9, 4)),
                       "convert: weights of 8 rows for inputs of 9 rows");
+    Eigen::MatrixXd weights = Eigen::MatrixXd::Zero(8, 2);
+    weights(3, 1) = std::nan("");
+    CHECK_THROWS_WITH(steps::convert_columns(adc, weights, Eigen::MatrixXd::Zero(8, 4)), "weight 3 is nan");
 }

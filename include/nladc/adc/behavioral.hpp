@@ -184,7 +184,8 @@ public:
     int convert(double mac_value, RandomStream* noise = nullptr) const;
     /// Code for explicit inputs and weights on the MAC pair.
     int convert(const MacInputs& mac, RandomStream* noise = nullptr) const;
-    /// Prepares a MAC pair with `weights` (one per row, in [-1, 1]).
+    /// Prepares a MAC pair with `weights` (one per row, clamped to [-1, 1]; at most the
+    /// technology's rows). Throws Error for too many weights or a non-finite one.
     PreparedColumn prepare(const Eigen::VectorXd& weights) const;
     /// Code for inputs on a prepared column: the fast static path (ideal wires;
     /// with wires or transient pulse-width inputs it falls back to the full path).

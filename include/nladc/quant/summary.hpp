@@ -179,6 +179,8 @@ class HistogramBuilder {
 public:
     HistogramBuilder(double range_min, double range_max, double lo, double hi, std::size_t bins,
                      double boundary_tolerance = 0.0);
+    /// Counts the samples; throws Error naming the first NaN sample (by its index among
+    /// all samples added), its block of up to 256 samples left uncounted.
     template <class T>
     void add(std::span<const T> samples);
     /// The summary (empty bins dropped). Throws Error when no sample was added.
