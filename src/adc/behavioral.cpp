@@ -10,6 +10,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "nladc/core/cpu.hpp"
 #include "nladc/core/error.hpp"
 #include "nladc/crossbar/crossbar.hpp"
 #include "nladc/device/rram.hpp"
@@ -315,12 +316,6 @@ int BehavioralAdc::convert(const PreparedColumn& column, const Eigen::VectorXd& 
     return m.decide(m.calibrated_mac(u), noise);
 }
 
-bool adc_lanes::avx2_available()
-{
-    static const bool available = __builtin_cpu_supports("avx2");
-    return available;
-}
-
 void BehavioralAdc::convert_batch(const PreparedColumn& column, const Eigen::Ref<const Eigen::MatrixXd>& inputs,
                                   std::span<int> codes) const
 {
@@ -330,7 +325,7 @@ void BehavioralAdc::convert_batch(const PreparedColumn& column, const Eigen::Ref
         throw Error(fmt::format("convert_batch: {} codes for {} conversions", codes.size(), n));
     // Where convert() takes its static path and the code is a count: four at a time.
     Eigen::Index c = 0;
-    if (m.static_column_path() && m.counts_decisions(nullptr) && rows == column.difference_S.size() && adc_lanes::avx2_available()) {
+    if (m.static_column_path() && m.counts_decisions(nullptr) && rows == column.difference_S.size() && cpu_has_avx2()) {
         constexpr double none = std::numeric_limits<double>::infinity();
         adc_lanes::StaticTail tail;
         tail.levels = std::ldexp(1.0, m.tech.array.input_bits) - 1.0;

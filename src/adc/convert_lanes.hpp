@@ -25,13 +25,10 @@ struct StaticTail {
     bool at_or_below = false;      ///< count r <= limit (metastability band) rather than r < limit
 };
 
-/// Whether this CPU runs codes4_avx2 (checked once; defined in behavioral.cpp).
-bool avx2_available();
-
 /// Codes of conversions x[0..3] (each `rows` inputs) on the column with differential
 /// conductances d: the scalar path's quantization, its dot product in its order (four
 /// partial sums over i mod 4, then (s0 + s1) + (s2 + s3)) and its tail. Call only on
-/// CPUs with AVX2.
+/// CPUs with AVX2 (cpu_has_avx2, nladc/core/cpu.hpp).
 void codes4_avx2(const double* const* x, long rows, const double* d, const StaticTail& tail, int* codes);
 
 }  // namespace nladc::adc_lanes

@@ -66,11 +66,9 @@ void codes4_avx2(const double* const* x, long rows, const double* d, const Stati
         _mm256_set1_pd(tail.meta_V));
     // The count over the ramp, in two partial counts (integers: exact in any order) so
     // that the additions do not wait on each other.
-    const int predicate = tail.at_or_below ? _CMP_LE_OQ : _CMP_LT_OQ;
     auto below = [&](long k) {
         const __m256d r = _mm256_set1_pd(tail.ramp[k]);
-        return _mm256_and_pd(predicate == _CMP_LE_OQ ? _mm256_cmp_pd(r, limit, _CMP_LE_OQ)
-                                                     : _mm256_cmp_pd(r, limit, _CMP_LT_OQ),
+        return _mm256_and_pd(tail.at_or_below ? _mm256_cmp_pd(r, limit, _CMP_LE_OQ) : _mm256_cmp_pd(r, limit, _CMP_LT_OQ),
                              one);
     };
     __m256d count0 = zero, count1 = zero;

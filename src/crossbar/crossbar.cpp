@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "nladc/core/cpu.hpp"
 #include "nladc/core/error.hpp"
 #include "row_blocks.hpp"
 
@@ -733,7 +734,7 @@ std::vector<std::vector<CrossbarSolver::ColumnResponse>> CrossbarSolver::column_
         // A short last batch repeats its last network in the spare lanes.
         const Eigen::MatrixXd* lane[L];
         for (int l = 0; l < L; ++l) lane[l] = &conductances[std::min(first + l, conductances.size() - 1)];
-        const bool avx2 = options_.use_avx2 && row_blocks::avx2_available();
+        const bool avx2 = options_.use_avx2 && cpu_has_avx2();
         const auto factor = impl.factorize_rows<row_blocks::Double4>(network_.conductance_S, lane, avx2);
         std::vector<std::vector<ColumnResponse>> batch(L);
         std::vector<Eigen::VectorXd> c(L, Eigen::VectorXd(impl.nodes())), y(L, Eigen::VectorXd(impl.nodes()));
@@ -857,12 +858,6 @@ CrossbarSolution CrossbarSolver::solve(const Eigen::VectorXd& drive_V, const Eig
     fail(fmt::format("the sinh-cell iteration did not converge in {} iterations (last relative change of the "
                      "column currents {:.3g}, tolerance {:.3g})",
                      options_.max_iterations, change, options_.relative_tolerance));
-}
-
-bool row_blocks::avx2_available()
-{
-    static const bool available = __builtin_cpu_supports("avx2");
-    return available;
 }
 
 }  // namespace nladc

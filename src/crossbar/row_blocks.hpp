@@ -252,12 +252,10 @@ void solve_any(int C, const Structure& s, const V* cells, const V* cholesky_vv, 
 }  // namespace
 
 /// The Double4 kernels compiled for AVX2 (row_blocks_avx2.cpp): call only when the CPU
-/// has AVX2 (avx2_available). Arrays as for factorize and solve, as raw doubles (4 per
-/// Double4, 32-byte aligned).
+/// has AVX2 (cpu_has_avx2, nladc/core/cpu.hpp). Arrays as for factorize and solve, as raw
+/// doubles (4 per Double4, 32-byte aligned).
 long factorize4_avx2(int C, const Structure& s, const double* cells, double* cholesky_vv, double* cholesky);
 void solve4_avx2(int C, const Structure& s, const double* cells, const double* cholesky_vv, const double* cholesky,
                  const double* const* b, double* const* x, double* work);
-/// Whether this CPU runs the AVX2 kernels (checked once).
-bool avx2_available();
 
 }  // namespace nladc::row_blocks

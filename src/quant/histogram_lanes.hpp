@@ -17,9 +17,6 @@ struct Binning {
     std::uint32_t replicas = 0;                 ///< boundary cell replicas (a power of two)
 };
 
-/// Whether this CPU runs cells_avx2 (checked once; defined in summary.cpp).
-bool avx2_available();
-
 /// For samples block[i], i < count rounded down to a multiple of 4 (returned; the caller
 /// does the rest): value[i] = clamp(block[i], lo, hi) as a double and cell_of[i] = the
 /// sample's bin, or for a sample within `tolerance` of lo or hi the boundary cell

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "nladc/core/cpu.hpp"
 #include "nladc/core/error.hpp"
 #include "histogram_lanes.hpp"
 
@@ -141,12 +142,6 @@ SampleSummary summarize_exact(std::span<const T> samples, double lo, double hi, 
 template SampleSummary summarize_exact<float>(std::span<const float>, double, double, double);
 template SampleSummary summarize_exact<double>(std::span<const double>, double, double, double);
 
-bool histogram_lanes::avx2_available()
-{
-    static const bool available = __builtin_cpu_supports("avx2");
-    return available;
-}
-
 HistogramBuilder::HistogramBuilder(double range_min, double range_max, double lo, double hi, std::size_t bins,
                                    double boundary_tolerance)
     : grid_(range_min, range_max, std::max<std::size_t>(bins, 1)),
@@ -171,7 +166,7 @@ void HistogramBuilder::add(std::span<const T> samples)
     const auto bins = static_cast<std::uint32_t>(grid_.bins);
     const double lo = lo_, hi = hi_, tolerance = tolerance_, reference = reference_;
     // float samples: the binning four at a time in AVX2 lanes, the same cells (test).
-    const bool lanes = std::is_same_v<T, float> && histogram_lanes::avx2_available();
+    const bool lanes = std::is_same_v<T, float> && cpu_has_avx2();
     const histogram_lanes::Binning binning{lo, hi, tolerance, grid_.range_min, grid_.scale, grid_.top, bins,
                                            static_cast<std::uint32_t>(kReplicas)};
     for (std::size_t begin = 0; begin < samples.size(); begin += kBlock) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nladc/adc/behavioral.hpp"
+#include "nladc/core/cpu.hpp"
 #include "nladc/core/random.hpp"
 #include "adc/convert_lanes.hpp"  // white-box: the AVX2 kernel itself
 
@@ -215,7 +216,7 @@ TEST_CASE("codes4_avx2: exact ties, every clamp and the calibration terms as the
     // model-level test above cannot reach: ramp steps exactly at a conversion's decision
     // limit and one ulp either side, the current and swing clamps, nonzero gain and
     // compression, 1 to 9 rows (every remainder mod 4), NaN and out-of-range inputs.
-    if (!adc_lanes::avx2_available()) {
+    if (!cpu_has_avx2()) {
         WARN("this CPU has no AVX2: the kernel is never called, nothing to compare");
         return;
     }
